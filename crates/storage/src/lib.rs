@@ -1,1 +1,63 @@
-//! placeholder
+//! Weir's storage engine: how a partition's records live on disk.
+//!
+//! # What this crate owns
+//!
+//! - **Segments** ([`LogSegment`]): a `.log` file of Kafka record batches v2, stored byte for
+//!   byte as producers sent them with only the base offset assigned, plus two sparse indexes,
+//!   [`OffsetIndex`] (`.index`) and [`TimeIndex`] (`.timeindex`), in Kafka's file formats and
+//!   names (`00000000000000000000.log`, ...).
+//! - **The partition log** ([`Log`]): offset assignment on append, segment rolling
+//!   (`segment.bytes`, `segment.ms`, `segment.index.bytes`), reads of whole batches as file
+//!   ranges for `sendfile` ([`ReadSlice`]), timestamp lookups, fsync policy (`flush.messages`,
+//!   `flush.ms`) and the recovery point.
+//! - **Recovery**: on [`Log::open`], segments past the recovery point are re-read, their CRCs
+//!   checked, a torn or corrupt tail truncated and their indexes rebuilt.
+//! - **Checkpoints** ([`OffsetCheckpoint`]): Kafka's `recovery-point-offset-checkpoint` and
+//!   friends, replaced atomically.
+//!
+//! # What it does not own
+//!
+//! - Validation of client input beyond batch structure and CRC (record counts, sizes,
+//!   idempotent sequences, compression): the broker does it before calling [`Log::append`].
+//! - Replication, high watermark, leader epochs: the replication crate; it passes the high
+//!   watermark to [`Log::read`] as `max_offset`.
+//! - Retention and compaction: not yet. Segments are kept in a `BTreeMap` by base offset so that
+//!   dropping the oldest ones and advancing the log start offset is a local change.
+//!
+//! # Layout
+//!
+//! - `config.rs`: [`LogConfig`], Kafka's per-topic log settings.
+//! - `log.rs`: [`Log`], [`AppendInfo`], recovery of a directory.
+//! - `segment.rs`: [`LogSegment`], recovery of one segment.
+//! - `offset_index.rs`, `time_index.rs`: the sparse indexes.
+//! - `read_slice.rs`: [`ReadSlice`], [`FetchData`].
+//! - `checkpoint.rs`: [`OffsetCheckpoint`].
+//! - `error.rs`: [`StorageError`].
+//!
+//! # Memory and I/O
+//!
+//! Everything is synchronous `std::fs` with positioned reads and writes (`pread`/`pwrite`);
+//! async callers use a blocking thread. Index entries are never loaded into the heap: lookups
+//! binary-search the index files, so memory stays bounded whatever the data size. The work per
+//! append or read is per batch (header reads), never per record.
+
+pub mod checkpoint;
+pub mod config;
+pub mod error;
+pub mod log;
+pub mod offset_index;
+pub mod read_slice;
+pub mod segment;
+pub mod time_index;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
+
+pub use checkpoint::OffsetCheckpoint;
+pub use config::LogConfig;
+pub use error::StorageError;
+pub use log::{AppendInfo, Log};
+pub use offset_index::{OffsetIndex, OffsetPosition};
+pub use read_slice::{FetchData, ReadSlice};
+pub use segment::LogSegment;
+pub use time_index::{TimeIndex, TimestampOffset};
