@@ -8,6 +8,9 @@
 pub mod broker;
 pub mod topic;
 
+pub use broker::{BrokerConfig, Listener};
+pub use topic::{validate_topic_config, ResolvedTopicConfig, TopicConfigView};
+
 use std::path::PathBuf;
 
 /// A config key or value that is not acceptable.
