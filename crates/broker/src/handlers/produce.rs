@@ -1,0 +1,184 @@
+//! Produce: validate each partition's batches, assign offsets, append, answer by `acks`.
+//!
+//! A partition's record set is accepted whole or not at all: every batch is checked (magic 2,
+//! lengths, CRC-32C, record count, codec, `max.message.bytes`) before anything is written, and
+//! the first failure becomes that partition's error code. Compressed batches are never
+//! decompressed; the only bytes the broker changes are the base offset (and, for
+//! `LogAppendTime` topics, the max timestamp and CRC).
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
+use weir_protocol::batch::{rewrite, BatchError, BatchIter};
+use weir_protocol::ResponseError;
+
+use crate::codes;
+use crate::BrokerState;
+
+/// Handles a Produce request; `None` means no response is sent (`acks=0`).
+pub async fn handle(
+    state: &Arc<BrokerState>,
+    request: ProduceRequest,
+    _version: i16,
+) -> Option<ProduceResponse> {
+    let acks = request.acks;
+    let state2 = state.clone();
+    let responses = tokio::task::spawn_blocking(move || append_all(&state2, request))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "produce task failed");
+            Vec::new()
+        });
+    (acks != 0).then(|| ProduceResponse::default().with_responses(responses))
+}
+
+fn append_all(state: &BrokerState, request: ProduceRequest) -> Vec<TopicProduceResponse> {
+    let image = state.image();
+    let acks = request.acks;
+    let now = codes::now_ms();
+    let mut out = Vec::with_capacity(request.topic_data.len());
+    for topic_data in request.topic_data {
+        let name = topic_data.name.0.to_string();
+        let topic = image.topic(&name);
+        let mut partitions = Vec::with_capacity(topic_data.partition_data.len());
+        for data in topic_data.partition_data {
+            let resp = PartitionProduceResponse::default().with_index(data.index);
+            let result = match topic {
+                None => Err((ResponseError::UnknownTopicOrPartition, None)),
+                Some(_) if !matches!(acks, -1..=1) => {
+                    Err((ResponseError::InvalidRequiredAcks, None))
+                }
+                Some(topic) => append_partition(state, topic, data.index, data.records, acks, now),
+            };
+            partitions.push(match result {
+                Ok((base_offset, log_append_time, log_start)) => resp
+                    .with_base_offset(base_offset)
+                    .with_log_append_time_ms(log_append_time)
+                    .with_log_start_offset(log_start),
+                Err((error, message)) => resp
+                    .with_error_code(error.code())
+                    .with_base_offset(-1)
+                    .with_log_append_time_ms(-1)
+                    .with_log_start_offset(-1)
+                    .with_error_message(message.map(StrBytes::from_string)),
+            });
+        }
+        out.push(
+            TopicProduceResponse::default()
+                .with_name(topic_data.name)
+                .with_partition_responses(partitions),
+        );
+    }
+    out
+}
+
+type PartitionResult = Result<(i64, i64, i64), (ResponseError, Option<String>)>;
+
+fn append_partition(
+    state: &BrokerState,
+    topic: &weir_metadata::TopicImage,
+    index: i32,
+    records: Option<Bytes>,
+    acks: i16,
+    now: i64,
+) -> PartitionResult {
+    let Some(partition) = state.partition(&topic.name, index) else {
+        return Err((ResponseError::UnknownTopicOrPartition, None));
+    };
+    let settings = state.topic_settings(topic);
+    if acks == -1 && settings.min_insync_replicas > 1 {
+        // The ISR of a single-node partition is the leader alone.
+        return Err((
+            ResponseError::NotEnoughReplicas,
+            Some(format!(
+                "min.insync.replicas={} but the ISR has 1 member",
+                settings.min_insync_replicas
+            )),
+        ));
+    }
+    let records = records.unwrap_or_default();
+    validate(&records, settings.max_message_bytes)?;
+    // The one copy on the way in: the request buffer is shared and immutable, the log needs
+    // the base offsets rewritten.
+    let mut owned = BytesMut::from(&records[..]);
+    let log_append_time = if settings.log_append_time {
+        let mut at = 0;
+        while let Some(len) = BatchIter::new(&owned[at..])
+            .next()
+            .and_then(Result::ok)
+            .map(|b| b.total_len())
+        {
+            rewrite::set_log_append_time(&mut owned[at..at + len], now);
+            at += len;
+        }
+        now
+    } else {
+        -1
+    };
+    match partition.append_as_leader(&mut owned, now) {
+        Ok(info) => Ok((
+            info.first_offset,
+            log_append_time,
+            partition.log_start_offset(),
+        )),
+        Err(e) => {
+            tracing::error!(topic = %topic.name, partition = index, error = %e, "append failed");
+            Err((codes::replication_error(&e), Some(e.to_string())))
+        }
+    }
+}
+
+/// Checks every batch of a partition's record set; the first failure rejects the whole set.
+fn validate(records: &[u8], max_message_bytes: i32) -> Result<(), (ResponseError, Option<String>)> {
+    if records.is_empty() {
+        return Err((
+            ResponseError::InvalidRecord,
+            Some("empty record set".to_string()),
+        ));
+    }
+    for batch in BatchIter::new(records) {
+        let batch = batch.map_err(batch_error)?;
+        batch.validate().map_err(batch_error)?;
+        if batch.total_len() > usize::try_from(max_message_bytes).unwrap_or(0) {
+            return Err((
+                ResponseError::MessageTooLarge,
+                Some(format!(
+                    "batch of {} bytes exceeds max.message.bytes {}",
+                    batch.total_len(),
+                    max_message_bytes
+                )),
+            ));
+        }
+        if batch.is_control() {
+            return Err((
+                ResponseError::InvalidRecord,
+                Some("clients may not write control batches".to_string()),
+            ));
+        }
+        if batch.is_transactional() {
+            // Transactions need the transaction coordinator, which is not built yet.
+            return Err((
+                ResponseError::InvalidTxnState,
+                Some("transactions are not supported yet".to_string()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn batch_error(e: BatchError) -> (ResponseError, Option<String>) {
+    let code = match e {
+        BatchError::UnsupportedMagic { .. } | BatchError::InvalidRecordCount { .. } => {
+            ResponseError::InvalidRecord
+        }
+        BatchError::Truncated { .. }
+        | BatchError::InvalidLength { .. }
+        | BatchError::CrcMismatch { .. }
+        | BatchError::UnknownCodec { .. }
+        | BatchError::Empty => ResponseError::CorruptMessage,
+    };
+    (code, Some(e.to_string()))
+}

@@ -1,0 +1,37 @@
+//! A topic's effective settings (broker defaults overridden by the topic's configs), in the
+//! shapes the produce path and the storage engine need.
+
+use weir_metadata::config::topic::{TimestampType, TopicConfigView};
+use weir_metadata::config::BrokerConfig;
+use weir_metadata::TopicImage;
+use weir_storage::LogConfig;
+
+/// What the produce path checks per partition.
+#[derive(Debug, Clone, Copy)]
+pub struct TopicSettings {
+    pub max_message_bytes: i32,
+    pub log_append_time: bool,
+    pub min_insync_replicas: i32,
+}
+
+pub fn settings(broker: &BrokerConfig, topic: &TopicImage) -> TopicSettings {
+    let resolved = TopicConfigView::resolve(&topic.configs, broker);
+    TopicSettings {
+        max_message_bytes: resolved.max_message_bytes,
+        log_append_time: resolved.message_timestamp_type == TimestampType::LogAppendTime,
+        min_insync_replicas: resolved.min_insync_replicas,
+    }
+}
+
+/// The storage engine's view of the topic's configs.
+pub fn log_config(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
+    let r = TopicConfigView::resolve(&topic.configs, broker);
+    LogConfig {
+        segment_bytes: r.segment_bytes,
+        segment_ms: r.segment_ms,
+        segment_index_bytes: r.segment_index_bytes,
+        index_interval_bytes: r.index_interval_bytes,
+        flush_messages: r.flush_messages,
+        flush_ms: r.flush_ms,
+    }
+}

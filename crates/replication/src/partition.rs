@@ -1,0 +1,153 @@
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use tokio::sync::Notify;
+use uuid::Uuid;
+use weir_storage::{AppendInfo, FetchData, Log, LogConfig};
+
+use crate::ReplicationError;
+
+/// A parked fetch's wakeup handle. A fetch registers one with every partition it reads; an
+/// append on any of them wakes it. `Notify` keeps a permit when nobody is waiting yet, so a
+/// wakeup between registration and `notified().await` is not lost.
+pub type FetchWaker = Arc<Notify>;
+
+/// One partition hosted by this broker, with its log.
+///
+/// The log is behind a `std::sync::Mutex` held only for the synchronous append or read
+/// bookkeeping (never across `.await`); the sendfile of read bytes happens after the lock is
+/// released, on a file handle that stays valid even if the segment is later deleted.
+pub struct Partition {
+    topic: String,
+    index: i32,
+    topic_id: Uuid,
+    log: Mutex<Log>,
+    /// Offsets readers need without the log lock.
+    high_watermark: AtomicI64,
+    log_start_offset: AtomicI64,
+    waiters: Mutex<Vec<Weak<Notify>>>,
+}
+
+impl Partition {
+    pub fn new(topic: String, index: i32, topic_id: Uuid, log: Log) -> Self {
+        let hw = log.log_end_offset();
+        let start = log.log_start_offset();
+        Self {
+            topic,
+            index,
+            topic_id,
+            log: Mutex::new(log),
+            high_watermark: AtomicI64::new(hw),
+            log_start_offset: AtomicI64::new(start),
+            waiters: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+    pub fn index(&self) -> i32 {
+        self.index
+    }
+    pub fn topic_id(&self) -> Uuid {
+        self.topic_id
+    }
+
+    fn log(&self) -> Result<MutexGuard<'_, Log>, ReplicationError> {
+        self.log.lock().map_err(|_| ReplicationError::Poisoned)
+    }
+
+    /// Appends validated batches as leader and wakes parked fetches.
+    ///
+    /// With a single replica the ISR is the leader alone, so the high watermark advances to the
+    /// new log end offset as soon as the append returns.
+    pub fn append_as_leader(
+        &self,
+        records: &mut [u8],
+        now_ms: i64,
+    ) -> Result<AppendInfo, ReplicationError> {
+        let info = {
+            let mut log = self.log()?;
+            let info = log.append(records, now_ms)?;
+            self.high_watermark
+                .store(log.log_end_offset(), Ordering::Release);
+            info
+        };
+        self.wake_waiters();
+        Ok(info)
+    }
+
+    /// Reads up to `max_bytes` of whole batches at `offset`, below the high watermark.
+    pub fn read(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+    ) -> Result<FetchData, ReplicationError> {
+        let hw = self.high_watermark();
+        Ok(self.log()?.read(offset, max_bytes, min_one_batch, hw)?)
+    }
+
+    pub fn high_watermark(&self) -> i64 {
+        self.high_watermark.load(Ordering::Acquire)
+    }
+
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset.load(Ordering::Acquire)
+    }
+
+    pub fn log_end_offset(&self) -> Result<i64, ReplicationError> {
+        Ok(self.log()?.log_end_offset())
+    }
+
+    /// Earliest `(offset, timestamp)` whose timestamp is at or after `timestamp`.
+    pub fn offset_for_timestamp(
+        &self,
+        timestamp: i64,
+    ) -> Result<Option<(i64, i64)>, ReplicationError> {
+        Ok(self.log()?.offset_for_timestamp(timestamp)?)
+    }
+
+    /// `(timestamp, offset)` of the batch with the largest timestamp.
+    pub fn max_timestamp_and_offset(&self) -> Result<Option<(i64, i64)>, ReplicationError> {
+        Ok(self.log()?.max_timestamp_and_offset())
+    }
+
+    pub fn size_bytes(&self) -> Result<u64, ReplicationError> {
+        Ok(self.log()?.size_bytes())
+    }
+
+    pub fn update_config(&self, config: LogConfig) -> Result<(), ReplicationError> {
+        self.log()?.update_config(config);
+        Ok(())
+    }
+
+    /// Fsyncs the log and returns its new recovery point.
+    pub fn flush(&self) -> Result<i64, ReplicationError> {
+        let mut log = self.log()?;
+        log.flush()?;
+        Ok(log.recovery_point())
+    }
+
+    pub fn recovery_point(&self) -> Result<i64, ReplicationError> {
+        Ok(self.log()?.recovery_point())
+    }
+
+    /// Registers a parked fetch to be woken by the next append.
+    pub fn register_waker(&self, waker: &FetchWaker) {
+        if let Ok(mut waiters) = self.waiters.lock() {
+            waiters.retain(|w| w.strong_count() > 0);
+            waiters.push(Arc::downgrade(waker));
+        }
+    }
+
+    fn wake_waiters(&self) {
+        let waiters = match self.waiters.lock() {
+            Ok(mut w) => std::mem::take(&mut *w),
+            Err(_) => return,
+        };
+        for waiter in waiters.iter().filter_map(Weak::upgrade) {
+            waiter.notify_one();
+        }
+    }
+}
