@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
-use crate::config::broker::{broker_config_def, BrokerConfig};
+use crate::config::broker::{broker_config_def, is_dynamic_broker_config, BrokerConfig};
 use crate::config::topic::{topic_config_def, validate_topic_config};
 use crate::config::{parse_list, validate_value, ConfigError, ConfigType};
 use crate::image::MetadataImage;
@@ -313,6 +313,13 @@ fn check_resource_key(resource: &ConfigResource, key: &str, value: &str) -> Resu
                 key: key.to_string(),
             })?;
             validate_value(key, def.config_type, def.validator, value)?;
+            if !is_dynamic_broker_config(key) {
+                return Err(ConfigError::OperationNotAllowed {
+                    key: key.to_string(),
+                    reason: "this broker config is read-only: set it in server.properties".into(),
+                }
+                .into());
+            }
         }
     }
     Ok(())
@@ -343,7 +350,7 @@ fn current_configs<'a>(
 ///
 /// Errors: `UNKNOWN_TOPIC_OR_PARTITION` (topic not found), `INVALID_CONFIG` (unknown key, bad
 /// value, APPEND/SUBTRACT on a non-list config). Deleting a key that is not set is a no-op, as
-/// in Kafka. Broker keys must be known broker configs.
+/// in Kafka. Broker keys must be dynamic broker configs ([`is_dynamic_broker_config`]).
 pub fn alter_config_records(
     image: &MetadataImage,
     resource: &ConfigResource,

@@ -338,5 +338,18 @@ fn alter_broker_configs() -> TestResult {
         ),
         Err(TopicError::InvalidConfig(ConfigError::UnknownKey { .. }))
     ));
+    assert!(matches!(
+        alter_config_records(
+            &image,
+            &broker,
+            &[AlterConfigOp::Set {
+                name: "num.io.threads".into(),
+                value: "4".into()
+            }]
+        ),
+        Err(TopicError::InvalidConfig(
+            ConfigError::OperationNotAllowed { .. }
+        ))
+    ));
     Ok(())
 }

@@ -9,7 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use super::{parse_list, validate_value, ConfigError, ConfigSource, ConfigType, Validator};
+use super::{
+    parse_list, validate_value, ConfigEntry, ConfigError, ConfigSource, ConfigSynonym, ConfigType,
+    Validator,
+};
 
 /// Definition of one broker config.
 #[derive(Debug, Clone, Copy)]
@@ -645,6 +648,15 @@ pub fn broker_config_def(key: &str) -> Option<&'static BrokerConfigDef> {
     BROKER_CONFIGS.iter().find(|d| d.name == key)
 }
 
+/// Whether a broker config may be changed at run time (a dynamic broker config): in Weir, the
+/// broker-level defaults of topic configs (`log.retention.ms`, `log.segment.bytes`, ...), which
+/// Kafka also allows to update dynamically. Everything else needs a restart.
+pub fn is_dynamic_broker_config(key: &str) -> bool {
+    super::topic::TOPIC_CONFIGS
+        .iter()
+        .any(|d| d.synonyms.iter().any(|s| s.name == key))
+}
+
 /// A listener: `NAME://host:port`. An empty host means all interfaces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listener {
@@ -917,6 +929,43 @@ impl BrokerConfig {
             .map_or(fallback, |v| v.trim().eq_ignore_ascii_case("true"))
     }
 
+    /// DescribeConfigs entries for this broker: every known broker config, in table order,
+    /// with its value, source, and synonyms (the explicit value, then the default).
+    pub fn describe(&self) -> Vec<ConfigEntry> {
+        BROKER_CONFIGS
+            .iter()
+            .map(|def| {
+                let mut synonyms = Vec::new();
+                if let Some((v, source)) = self.explicit(def.name) {
+                    synonyms.push(ConfigSynonym {
+                        name: def.name.to_string(),
+                        value: Some(v.to_string()),
+                        source,
+                    });
+                }
+                if let Some(v) = def.default {
+                    synonyms.push(ConfigSynonym {
+                        name: def.name.to_string(),
+                        value: Some(v.to_string()),
+                        source: ConfigSource::Default,
+                    });
+                }
+                ConfigEntry {
+                    name: def.name.to_string(),
+                    value: self.get(def.name).map(str::to_string),
+                    source: self
+                        .explicit(def.name)
+                        .map_or(ConfigSource::Default, |(_, s)| s),
+                    read_only: !is_dynamic_broker_config(def.name),
+                    sensitive: false,
+                    synonyms,
+                    config_type: def.config_type,
+                    documentation: Some(def.documentation.to_string()),
+                }
+            })
+            .collect()
+    }
+
     /// `node.id`, else `broker.id`, else 1.
     pub fn node_id(&self) -> i32 {
         match (self.explicit("node.id"), self.explicit("broker.id")) {
@@ -1120,6 +1169,33 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn describe_reports_sources() -> Result<(), ConfigError> {
+        let c = BrokerConfig::from_properties("num.partitions=4", &[])?
+            .with_dynamic(&[("log.retention.ms".to_string(), "5".to_string())].into());
+        let entries = c.describe();
+        assert_eq!(entries.len(), BROKER_CONFIGS.len());
+        let get = |n: &str| entries.iter().find(|e| e.name == n).cloned();
+        let np = get("num.partitions");
+        assert_eq!(np.as_ref().and_then(|e| e.value.as_deref()), Some("4"));
+        assert_eq!(
+            np.as_ref().map(|e| (e.source, e.read_only)),
+            Some((ConfigSource::StaticBroker, true))
+        );
+        assert_eq!(np.map(|e| e.synonyms.len()), Some(2));
+        let rm = get("log.retention.ms");
+        assert_eq!(
+            rm.as_ref().map(|e| (e.source, e.read_only)),
+            Some((ConfigSource::DynamicBroker, false))
+        );
+        let fl = get("log.flush.interval.ms");
+        assert_eq!(
+            fl.map(|e| (e.value, e.source)),
+            Some((None, ConfigSource::Default))
+        );
+        Ok(())
     }
 
     #[test]
