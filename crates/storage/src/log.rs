@@ -122,8 +122,13 @@ impl Log {
         let last = bases.last().copied();
         for (i, &base) in bases.iter().enumerate() {
             let recover = base >= recover_from || Some(base) == last;
-            let (segment, outcome) =
+            let (mut segment, outcome) =
                 LogSegment::open(dir, base, recover, config.index_interval_bytes)?;
+            let is_last = Some(base) == last || outcome.truncated_bytes > 0;
+            if outcome.recovered && !is_last {
+                // A closed segment's time index ends with its largest timestamp.
+                segment.on_become_inactive()?;
+            }
             segments.insert(base, segment);
             if outcome.truncated_bytes > 0 {
                 // Whatever followed a corrupt batch cannot be trusted to be contiguous.

@@ -1,4 +1,5 @@
 //! Public behaviour of `Log`: appends, reads, rolling, timestamps, recovery.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
 use std::fs;
 use std::path::Path;
