@@ -11,15 +11,30 @@ from common import Got, wait_until
 OP_TIMEOUT_S = 30
 
 
+_admins = {}
+
+
 def admin(bootstrap):
-    return AdminClient({"bootstrap.servers": bootstrap})
+    """One AdminClient per broker address, kept alive: librdkafka fails the futures of a
+    client that is garbage-collected, so `admin(b).create_topics(...)[t].result()` needs this."""
+    if bootstrap not in _admins:
+        _admins[bootstrap] = AdminClient({"bootstrap.servers": bootstrap})
+    return _admins[bootstrap]
+
+
+def result(future, what):
+    """future.result() with a timeout that says what did not answer."""
+    try:
+        return future.result(OP_TIMEOUT_S)
+    except TimeoutError:
+        raise AssertionError(f"{what}: no answer within {OP_TIMEOUT_S}s") from None
 
 
 def create_topic(bootstrap, topic, partitions, replication_factor=1, config=None):
     futures = admin(bootstrap).create_topics(
         [NewTopic(topic, num_partitions=partitions, replication_factor=replication_factor,
                   config=config or {})], operation_timeout=OP_TIMEOUT_S, request_timeout=OP_TIMEOUT_S)
-    futures[topic].result(OP_TIMEOUT_S)
+    result(futures[topic], f"CreateTopics {topic}")
     wait_until(lambda: len(topic_partitions(bootstrap, topic)) == partitions, OP_TIMEOUT_S,
                f"metadata for {topic} with {partitions} partitions")
 
@@ -34,7 +49,7 @@ def topic_partitions(bootstrap, topic):
 
 
 def delete_topic_and_check_gone(bootstrap, topic):
-    admin(bootstrap).delete_topics([topic], operation_timeout=OP_TIMEOUT_S)[topic].result(OP_TIMEOUT_S)
+    result(admin(bootstrap).delete_topics([topic], operation_timeout=OP_TIMEOUT_S)[topic], f"DeleteTopics {topic}")
     wait_until(lambda: topic not in admin(bootstrap).list_topics(timeout=OP_TIMEOUT_S).topics,
                OP_TIMEOUT_S, f"{topic} gone from Metadata")
 

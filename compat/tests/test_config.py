@@ -22,14 +22,14 @@ KAFKA_TOPIC_DEFAULTS = {
 
 def describe_topic_configs(bootstrap, topic):
     resource = ConfigResource(ResourceType.TOPIC, topic)
-    entries = ck.admin(bootstrap).describe_configs([resource], request_timeout=ck.OP_TIMEOUT_S)[resource] \
-        .result(ck.OP_TIMEOUT_S)
+    entries = ck.result(ck.admin(bootstrap).describe_configs([resource], request_timeout=ck.OP_TIMEOUT_S)[resource],
+                        f"DescribeConfigs {topic}")
     return {name: entry.value for name, entry in entries.items()}
 
 
 def expect_kafka_error(future, code):
     with pytest.raises(KafkaException) as info:
-        future.result(ck.OP_TIMEOUT_S)
+        ck.result(future, f"request expected to fail with {KafkaError(code).name()}")
     got = ck.error_code(info.value)
     assert got == code, f"expected {KafkaError(code).name()} ({code}), got {info.value}"
 
@@ -71,11 +71,11 @@ def test_alter_configs_persist_across_restart(broker):
     # Legacy AlterConfigs replaces the topic's whole config set.
     resource = ConfigResource(ResourceType.TOPIC, topic, set_config={"retention.ms": "3600000",
                                                                      "cleanup.policy": "compact"})
-    a.alter_configs([resource])[resource].result(ck.OP_TIMEOUT_S)
+    ck.result(a.alter_configs([resource])[resource], "AlterConfigs")
     # IncrementalAlterConfigs changes one key and keeps the rest.
     resource = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
         ConfigEntry("max.message.bytes", "2000000", incremental_operation=AlterConfigOpType.SET)])
-    a.incremental_alter_configs([resource])[resource].result(ck.OP_TIMEOUT_S)
+    ck.result(a.incremental_alter_configs([resource])[resource], "IncrementalAlterConfigs")
 
     expected = {"retention.ms": "3600000", "cleanup.policy": "compact", "max.message.bytes": "2000000",
                 "segment.bytes": "1073741824"}
@@ -95,7 +95,7 @@ def test_create_partitions_grows_topic(broker):
     topic = topic_name("cfg-grow")
     ck.create_topic(broker.bootstrap, topic, 1)
     a = ck.admin(broker.bootstrap)
-    a.create_partitions([NewPartitions(topic, 3)])[topic].result(ck.OP_TIMEOUT_S)
+    ck.result(a.create_partitions([NewPartitions(topic, 3)])[topic], "CreatePartitions")
     wait_until(lambda: ck.topic_partitions(broker.bootstrap, topic) == [0, 1, 2], 30, "3 partitions")
     expect_kafka_error(a.create_partitions([NewPartitions(topic, 2)])[topic], KafkaError.INVALID_PARTITIONS)
 

@@ -18,7 +18,7 @@ def admin_list_offsets(bootstrap, topic, spec_for_partition):
         request_timeout=ck.OP_TIMEOUT_S)
     result = {}
     for tp, fut in futures.items():
-        offset = fut.result(ck.OP_TIMEOUT_S).offset
+        offset = ck.result(fut, f"ListOffsets {tp}").offset
         result[tp.partition] = None if offset < 0 else offset
     return result
 
@@ -67,7 +67,8 @@ def test_metadata_and_describe_cluster(broker):
         pm = t.partitions[p]
         assert (pm.leader, pm.replicas, pm.isrs, pm.error) == (1, [1], [1], None), pm
 
-    cluster = ck.admin(broker.bootstrap).describe_cluster(request_timeout=ck.OP_TIMEOUT_S).result(ck.OP_TIMEOUT_S)
+    cluster = ck.result(ck.admin(broker.bootstrap).describe_cluster(request_timeout=ck.OP_TIMEOUT_S),
+                        "DescribeCluster")
     assert [(n.id, n.host, n.port) for n in cluster.nodes] == [(1, "127.0.0.1", broker.port)]
     assert cluster.controller is not None and cluster.controller.id == 1
     assert cluster.cluster_id, "DescribeCluster returned no cluster id"
