@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Throughput, broker CPU cost, RSS and end-to-end latency of a release `weir broker`, measured
+with librdkafka (confluent-kafka) on the same machine, over loopback.
+
+    cargo build --release -p weir-cli
+    compat/setup.sh                      # creates compat/.venv with confluent-kafka
+    compat/.venv/bin/python bench/librdkafka_bench.py [--gigabytes 2] [--seconds 30]
+
+Phases (one partition, 1 KiB records):
+  produce   acks=1, linger.ms=5, batch.size=1000000, until --gigabytes or --seconds
+  consume   assign partition 0 from the beginning, large fetch sizes, read it all back
+  latency   --rate records/s for --latency-seconds; the producer puts time.time_ns() in the
+            value, a consumer in another process computes receive - send (first second dropped)
+Broker CPU is utime+stime of its pid from /proc/PID/stat; peak RSS is VmHWM from /proc/PID/status.
+Units: MB = 10^6 bytes, GB = 10^9 bytes, counting record values only.
+Prints a table, then one JSON line.
+"""
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+REPO = Path(__file__).resolve().parents[1]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+TARGETS = {  # from the issue's "How fast"
+    "produce_MBps": (">=", 600), "consume_MBps": (">=", 1000),
+    "produce_cpu_s_per_GB": ("<=", 0.5), "consume_cpu_s_per_GB": ("<=", 0.2),
+    "latency_p99_ms": ("<", 5), "broker_peak_rss_MiB": ("<", 256),
+}
+
+
+# ---------------------------------------------------------------- broker process and /proc
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(condition, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def port_answers(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+def start_broker(weir, datadir, port, log):
+    proc = subprocess.Popen(
+        [weir, "broker", "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
+         "--override", f"log.dirs={datadir}"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+
+    def ready():
+        if proc.poll() is not None:
+            raise RuntimeError(f"weir broker exited with {proc.returncode}; see {log.name}")
+        return port_answers(port)
+
+    wait_until(ready, 20, "broker port")
+    return proc
+
+
+def cpu_seconds(pid):
+    """utime + stime of the whole process (all threads), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of stat(5)
+
+
+def status_kib(pid, key):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
+                if l.startswith("model name")), platform.processor())
+    mem_kib = int(next(l for l in Path("/proc/meminfo").read_text().splitlines()
+                       if l.startswith("MemTotal")).split()[1])
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory_GiB": round(mem_kib / 2**20, 1),
+            "kernel": platform.release()}
+
+
+# ---------------------------------------------------------------- phases
+
+def create_topic(bootstrap, topic):
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(30)
+    wait_until(lambda: topic in admin.list_topics(timeout=10).topics, 30, f"topic {topic}")
+
+
+def produce_phase(bootstrap, topic, record_size, max_bytes, max_seconds):
+    p = Producer({
+        "bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 5, "batch.size": 1_000_000,
+        "enable.idempotence": False, "compression.type": "none",
+        "queue.buffering.max.messages": 2_000_000, "queue.buffering.max.kbytes": 2_097_151,
+    })
+    value = os.urandom(record_size)
+    errors = []
+    p.produce(topic, value=value, partition=0, on_delivery=lambda e, m: e and errors.append(e))
+    p.flush(30)  # connection set up before timing starts
+    n, start = 0, time.monotonic()
+    deadline = start + max_seconds
+    while n * record_size < max_bytes:
+        try:
+            p.produce(topic, value=value, partition=0)
+            n += 1
+        except BufferError:
+            p.poll(0.001)
+            continue
+        if n % 10_000 == 0:
+            p.poll(0)
+            if time.monotonic() > deadline:
+                break
+    remaining = p.flush(120)
+    elapsed = time.monotonic() - start
+    if remaining or errors:
+        raise RuntimeError(f"produce: {remaining} unacknowledged, errors {errors[:3]}")
+    return n, elapsed
+
+
+def consume_phase(bootstrap, topic, expected, record_size):
+    c = Consumer({
+        "bootstrap.servers": bootstrap, "group.id": "weir-bench-assign-only",
+        "enable.auto.commit": False, "enable.auto.offset.store": False,
+        "fetch.max.bytes": 64 * 2**20, "max.partition.fetch.bytes": 64 * 2**20,
+        "receive.message.max.bytes": 64 * 2**20 + 512, "queued.max.messages.kbytes": 1_048_576,
+        "fetch.wait.max.ms": 100,
+    })
+    c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
+    n, nbytes = 0, 0
+    start = time.monotonic()
+    deadline = start + 300
+    while n < expected and time.monotonic() < deadline:
+        for msg in c.consume(num_messages=100_000, timeout=1.0):
+            if msg.error():
+                raise RuntimeError(f"consume: {msg.error()}")
+            n += 1
+            nbytes += len(msg)
+    elapsed = time.monotonic() - start
+    c.close()
+    if n < expected:
+        raise RuntimeError(f"consume: read {n} of {expected} records in 300s")
+    return n, nbytes, elapsed
+
+
+def latency_consumer(bootstrap, topic, expected, timeout_s, out):
+    """Runs in its own process: reads `expected` records from offset 0, returns latencies (ns)."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": "weir-bench-latency",
+                  "enable.auto.commit": False, "fetch.wait.max.ms": 500, "fetch.min.bytes": 1,
+                  "fetch.error.backoff.ms": 10})
+    c.assign([TopicPartition(topic, 0, 0)])
+    latencies = []
+    deadline = time.monotonic() + timeout_s
+    out.put("ready")
+    while len(latencies) < expected and time.monotonic() < deadline:
+        for msg in c.consume(num_messages=1000, timeout=0.2):
+            if not msg.error():
+                now = time.time_ns()
+                latencies.append(now - struct.unpack_from(">q", msg.value())[0])
+    c.close()
+    out.put(latencies)
+
+
+def latency_phase(bootstrap, topic, rate, seconds, record_size):
+    total = rate * seconds
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=latency_consumer, args=(bootstrap, topic, total, seconds + 30, queue))
+    child.start()
+    assert queue.get(timeout=60) == "ready"
+    # linger.ms=0 here: a 5 ms linger alone would put every record above the 5 ms p99 target.
+    p = Producer({"bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 0,
+                  "enable.idempotence": False})
+    pad = b"\0" * (record_size - 8)
+    start = time.monotonic()
+    for i in range(total):
+        delay = start + i / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        p.produce(topic, value=struct.pack(">q", time.time_ns()) + pad, partition=0)
+        p.poll(0)
+    p.flush(30)
+    latencies = queue.get(timeout=seconds + 60)
+    child.join(10)
+    if len(latencies) < total:
+        raise RuntimeError(f"latency: consumer got {len(latencies)} of {total} records")
+    steady = sorted(latencies[rate:])  # first second dropped: connection and fetch warm-up
+    pick = lambda q: steady[min(len(steady) - 1, int(q * len(steady)))] / 1e6  # noqa: E731
+    return {"latency_p50_ms": pick(0.50), "latency_p99_ms": pick(0.99), "latency_p999_ms": pick(0.999),
+            "latency_max_ms": steady[-1] / 1e6}
+
+
+# ---------------------------------------------------------------- report
+
+def verdict(key, value):
+    if key not in TARGETS:
+        return ""
+    op, target = TARGETS[key]
+    ok = {">=": value >= target, "<=": value <= target, "<": value < target}[op]
+    return f"{'ok  ' if ok else 'MISS'} (target {op} {target})"
+
+
+def print_table(result):
+    rows = [
+        ("produce throughput", "produce_MBps", "MB/s"),
+        ("consume throughput", "consume_MBps", "MB/s"),
+        ("broker CPU per GB produced", "produce_cpu_s_per_GB", "CPU-s/GB"),
+        ("broker CPU per GB consumed", "consume_cpu_s_per_GB", "CPU-s/GB"),
+        ("e2e latency p50", "latency_p50_ms", "ms"),
+        ("e2e latency p99", "latency_p99_ms", "ms"),
+        ("e2e latency p99.9", "latency_p999_ms", "ms"),
+        ("broker peak RSS (VmHWM)", "broker_peak_rss_MiB", "MiB"),
+    ]
+    print(f"\n{'metric':<30} {'value':>10}  {'unit':<9} verdict")
+    print("-" * 75)
+    for label, key, unit in rows:
+        print(f"{label:<30} {result[key]:>10.2f}  {unit:<9} {verdict(key, result[key])}")
+    print(f"\n{result['records']:,} records x {result['record_size']} B = {result['bytes'] / 1e9:.2f} GB; "
+          f"machine: {result['machine']['nproc']} cores, {result['machine']['cpu']}, "
+          f"{result['machine']['memory_GiB']} GiB")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weir", default=str(REPO / "target" / "release" / "weir"))
+    ap.add_argument("--gigabytes", type=float, default=2.0, help="produce phase size (GB)")
+    ap.add_argument("--seconds", type=float, default=30, help="produce phase time limit")
+    ap.add_argument("--record-size", type=int, default=1024)
+    ap.add_argument("--rate", type=int, default=5000, help="latency phase records/s")
+    ap.add_argument("--latency-seconds", type=int, default=20)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="weir-bench-") as tmp:
+        port = free_port()
+        bootstrap = f"127.0.0.1:{port}"
+        log = open(Path(tmp) / "broker.log", "wb")
+        broker = start_broker(args.weir, Path(tmp) / "data", port, log)
+        try:
+            create_topic(bootstrap, "bench")
+            create_topic(bootstrap, "latency")
+
+            cpu0 = cpu_seconds(broker.pid)
+            n, produce_s = produce_phase(bootstrap, "bench", args.record_size,
+                                         args.gigabytes * 1e9, args.seconds)
+            cpu1 = cpu_seconds(broker.pid)
+            nbytes = n * args.record_size
+            print(f"produced {n:,} records ({nbytes / 1e9:.2f} GB) in {produce_s:.1f}s", file=sys.stderr)
+
+            n_read, bytes_read, consume_s = consume_phase(bootstrap, "bench", n, args.record_size)
+            cpu2 = cpu_seconds(broker.pid)
+            print(f"consumed {n_read:,} records in {consume_s:.1f}s", file=sys.stderr)
+
+            latency = latency_phase(bootstrap, "latency", args.rate, args.latency_seconds, args.record_size)
+            result = {
+                "records": n, "record_size": args.record_size, "bytes": nbytes,
+                "produce_MBps": nbytes / produce_s / 1e6,
+                "consume_MBps": bytes_read / consume_s / 1e6,
+                "produce_cpu_s_per_GB": (cpu1 - cpu0) / (nbytes / 1e9),
+                "consume_cpu_s_per_GB": (cpu2 - cpu1) / (bytes_read / 1e9),
+                **latency,
+                "broker_peak_rss_MiB": status_kib(broker.pid, "VmHWM") / 1024,
+                "broker_rss_end_MiB": status_kib(broker.pid, "VmRSS") / 1024,
+                "latency_rate": args.rate, "latency_seconds": args.latency_seconds,
+                "machine": machine(),
+            }
+        except BaseException:
+            log.flush()
+            tail = (Path(tmp) / "broker.log").read_text(errors="replace").splitlines()[-30:]
+            print("---- broker log (tail) ----\n" + "\n".join(tail), file=sys.stderr)
+            raise
+        finally:
+            broker.send_signal(signal.SIGTERM)
+            try:
+                broker.wait(15)
+            except subprocess.TimeoutExpired:
+                broker.kill()
+                broker.wait(5)
+            log.close()
+
+    print_table(result)
+    print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in result.items()}))
+
+
+if __name__ == "__main__":
+    main()
