@@ -392,3 +392,75 @@ pub fn create_partitions_decision(
     }
     Ok(records)
 }
+
+/// `ConfigResource.Type` id of a topic in DescribeConfigs / (Incremental)AlterConfigs.
+pub const RESOURCE_TOPIC: i8 = 2;
+/// `ConfigResource.Type` id of a broker.
+pub const RESOURCE_BROKER: i8 = 4;
+
+/// The topic an (Incremental)AlterConfigs resource names, or why Weir cannot alter it.
+/// Broker resources are refused: Weir has no dynamic broker configs yet.
+pub fn alterable_topic(
+    state: &BrokerState,
+    resource_type: i8,
+    name: &str,
+) -> Result<String, AdminError> {
+    match resource_type {
+        RESOURCE_TOPIC if name.is_empty() => Err(AdminError::new(
+            ResponseError::InvalidRequest,
+            "Default topic resources are not allowed.",
+        )),
+        RESOURCE_TOPIC => Ok(name.to_string()),
+        RESOURCE_BROKER => {
+            if !name.is_empty() && name.parse::<i32>().ok() != Some(state.node_id) {
+                return Err(AdminError::new(
+                    ResponseError::InvalidRequest,
+                    format!(
+                        "Unexpected broker id, expected {} or empty string, but received {name}",
+                        state.node_id
+                    ),
+                ));
+            }
+            Err(AdminError::new(
+                ResponseError::InvalidRequest,
+                "Weir does not support dynamic broker configs yet; set them in server.properties \
+                 or with --override and restart the broker",
+            ))
+        }
+        other => Err(AdminError::new(
+            ResponseError::InvalidRequest,
+            format!("Unsupported resource type: {other}"),
+        )),
+    }
+}
+
+/// Changes a topic's configs as `decide` says (validated against the current image), or only
+/// validates them. Blocking: call through [`blocking`]. Committing applies the new configs to
+/// the topic's open logs (`BrokerState::commit`).
+pub fn alter_topic_configs_blocking(
+    state: &BrokerState,
+    decide: impl FnOnce(&MetadataImage) -> Result<Vec<MetadataRecord>, TopicError>,
+    validate_only: bool,
+) -> Result<(), AdminError> {
+    if validate_only {
+        return decide(&state.image()).map(|_| ()).map_err(AdminError::from);
+    }
+    match state.commit(decide) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(AdminError::from(e)),
+        Err(e) => Err(AdminError::internal(&e)),
+    }
+}
+
+/// Flags every resource that appears more than once (same type and name).
+pub fn duplicate_resources<'a>(
+    resources: impl Iterator<Item = (i8, &'a str)> + Clone,
+) -> Vec<bool> {
+    let mut counts: std::collections::HashMap<(i8, &str), usize> = std::collections::HashMap::new();
+    for key in resources.clone() {
+        *counts.entry(key).or_default() += 1;
+    }
+    resources
+        .map(|key| counts.get(&key).copied().unwrap_or(0) > 1)
+        .collect()
+}
