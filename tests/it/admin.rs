@@ -15,8 +15,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use crate::produce_fetch::topic_name;
-use crate::support::{Client, TestBroker};
+use crate::produce_fetch::{produce, topic_name};
+use crate::support::{batch, Client, TestBroker};
 
 const NONE: i16 = 0;
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
@@ -581,6 +581,31 @@ async fn configs_survive_restart_and_apply_to_open_logs() {
     )
     .await;
     assert_eq!(code, NONE);
+
+    // A smaller segment.bytes reaches the open log: appends now roll segments.
+    let ops = [("segment.bytes", SET, Some("200"))];
+    assert_eq!(incremental(&mut client, "keep", &ops, false).await.0, NONE);
+    for _ in 0..4 {
+        let (code, _) = produce(&mut client, "keep", batch(&[&[7u8; 150]]), 1).await;
+        assert_eq!(code, NONE);
+    }
+    let segments = std::fs::read_dir(broker.dir.path().join("keep-0"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "log"))
+        })
+        .count();
+    assert!(
+        segments > 1,
+        "segment.bytes=200 rolls the log ({segments} segments)"
+    );
+
+    // max.message.bytes is enforced on the next produce.
+    let ops = [("max.message.bytes", SET, Some("100"))];
+    assert_eq!(incremental(&mut client, "keep", &ops, false).await.0, NONE);
+    let (code, _) = produce(&mut client, "keep", batch(&[&[7u8; 150]]), 1).await;
+    assert_eq!(code, 10); // MESSAGE_TOO_LARGE
     drop(client);
     let dir = broker.stop().await;
 
