@@ -81,10 +81,10 @@ impl SplicingBuf {
     fn splice(&mut self, len: usize) -> bool {
         match self.pending.pop_front() {
             Some(slice) if slice.len == len => {
+                self.flushed += self.head.len() + len;
                 if !self.head.is_empty() {
                     self.chunks.push(Chunk::Memory(self.head.split().freeze()));
                 }
-                self.flushed += self.head.len() + len;
                 self.chunks.push(Chunk::File(slice));
                 true
             }

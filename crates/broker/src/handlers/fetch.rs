@@ -141,7 +141,7 @@ pub async fn handle(
         }
     }
     response = response.with_responses(topics);
-    encode(response, files.into(), version, correlation_id)
+    encode(response, files, version, correlation_id)
 }
 
 /// What one partition contributes to the response.

@@ -19,7 +19,7 @@ const MAX_TIMESTAMP: i64 = -3;
 pub async fn handle(
     state: &Arc<BrokerState>,
     request: ListOffsetsRequest,
-    _version: i16,
+    version: i16,
 ) -> ListOffsetsResponse {
     let state = state.clone();
     let topics = tokio::task::spawn_blocking(move || {
@@ -54,10 +54,15 @@ pub async fn handle(
                             _ => Ok(None),
                         };
                         match found {
-                            Ok(Some((timestamp, offset))) => resp
+                            // leader_epoch exists from v4 on; earlier versions must leave it
+                            // at its default or the response cannot be encoded.
+                            Ok(Some((timestamp, offset))) if version >= 4 => resp
                                 .with_timestamp(timestamp)
                                 .with_offset(offset)
                                 .with_leader_epoch(0),
+                            Ok(Some((timestamp, offset))) => {
+                                resp.with_timestamp(timestamp).with_offset(offset)
+                            }
                             // Kafka answers "no such offset" with offset -1 and no error.
                             Ok(None) => resp.with_timestamp(-1).with_offset(-1),
                             Err(e) => resp

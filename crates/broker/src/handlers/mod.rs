@@ -25,7 +25,7 @@ pub mod produce;
 /// What a handler sends back.
 pub enum Reply {
     /// A response message, framed by the connection.
-    Message(ApiKey, i16, ResponseKind),
+    Message(ApiKey, i16, Box<ResponseKind>),
     /// A complete frame (size prefix included), possibly with file ranges.
     Frame(Vec<Chunk>),
     /// No response (Produce with acks=0).
@@ -43,7 +43,7 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
         body,
     } = request;
     let v = api_version;
-    let msg = |body| Reply::Message(api_key, v, body);
+    let msg = |body| Reply::Message(api_key, v, Box::new(body));
     match body {
         RequestKind::ApiVersions(req) => msg(ResponseKind::ApiVersions(api_versions::handle(req))),
         RequestKind::Metadata(req) => msg(ResponseKind::Metadata(
