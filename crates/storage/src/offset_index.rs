@@ -188,6 +188,39 @@ impl OffsetIndex {
         self.entry(lo)
     }
 
+    /// The last entry whose position is `<= max_position` and whose offset is `< max_offset`
+    /// (both increase along the index), if any. Lets a read jump over whole batches instead of
+    /// walking their headers.
+    pub fn last_entry_within(
+        &self,
+        max_position: u64,
+        max_offset: i64,
+    ) -> Result<Option<OffsetPosition>, StorageError> {
+        let fits =
+            |e: &OffsetPosition| u64::from(e.position) <= max_position && e.offset < max_offset;
+        let Some(last) = self.last else {
+            return Ok(None);
+        };
+        if fits(&last) {
+            return Ok(Some(last));
+        }
+        let first = self.entry(0)?;
+        if !fits(&first) {
+            return Ok(None);
+        }
+        // Invariant: entry(lo) fits, entry(hi) does not.
+        let (mut lo, mut hi) = (0u64, self.entries - 1);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(&self.entry(mid)?) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        self.entry(lo).map(Some)
+    }
+
     /// Drops every entry from `n` on.
     pub fn truncate_entries(&mut self, n: u64) -> Result<(), StorageError> {
         if n >= self.entries {

@@ -594,6 +594,12 @@ impl LogSegment {
             // Everything to the end of the segment fits: no need to walk the batches.
             end = self.size;
         } else {
+            // Jump over whole batches with the offset index: the batch an entry points at
+            // starts after whole batches whose last offsets are below the entry's.
+            let limit = first.position + max_bytes;
+            if let Some(e) = self.offset_index.last_entry_within(limit, max_offset)? {
+                end = end.max(u64::from(e.position));
+            }
             while end < self.size {
                 let b = self.read_header(end)?;
                 if b.last_offset >= max_offset || b.end() - first.position > max_bytes {
@@ -619,13 +625,24 @@ impl LogSegment {
         &self,
         timestamp: i64,
     ) -> Result<Option<(i64, i64)>, StorageError> {
-        let from = self
-            .time_index
-            .lookup(timestamp)?
-            .map_or(self.base_offset, |e| e.offset);
-        let start = self.offset_index.lookup(from)?;
+        // Where to start scanning batch headers. Time entries are written with offset entries
+        // and only when the largest timestamp grows, so with `below = (t1, o1)`, `t1 < target`,
+        // and `above = (t2, o2)` the next one, every batch up to the last offset entry before
+        // o2 had timestamps <= t1: the answer lies after that entry, at or before o2.
+        let start = match self.time_index.bracket(timestamp)? {
+            (Some(below), _) if below.timestamp == timestamp => {
+                self.offset_index.lookup(below.offset)?.position
+            }
+            (Some(_), Some(above)) => self.offset_index.lookup(above.offset - 1)?.position,
+            (Some(below), None) => self
+                .offset_index
+                .last_entry()
+                .map_or(0, |e| e.position)
+                .max(self.offset_index.lookup(below.offset)?.position),
+            (None, _) => 0,
+        };
         Ok(self
-            .scan_from(u64::from(start.position), |b| b.max_timestamp >= timestamp)?
+            .scan_from(u64::from(start), |b| b.max_timestamp >= timestamp)?
             .map(|b| (b.base_offset, b.max_timestamp)))
     }
 

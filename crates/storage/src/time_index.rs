@@ -165,11 +165,36 @@ impl TimeIndex {
     /// The entry with the largest timestamp `<= target`, if any. The first batch whose max
     /// timestamp is `>= target` is at or after the returned offset.
     pub fn lookup(&self, target: i64) -> Result<Option<TimestampOffset>, StorageError> {
+        match self.lookup_index(target)? {
+            Some(i) => self.entry(i).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The entries around `target`: the last with timestamp `<= target` and the first with
+    /// timestamp `> target`, either possibly absent.
+    pub fn bracket(
+        &self,
+        target: i64,
+    ) -> Result<(Option<TimestampOffset>, Option<TimestampOffset>), StorageError> {
+        let below = self.lookup_index(target)?;
+        let above = below.map_or(0, |i| i + 1);
+        Ok((
+            below.map(|i| self.entry(i)).transpose()?,
+            if above < self.entries {
+                Some(self.entry(above)?)
+            } else {
+                None
+            },
+        ))
+    }
+
+    fn lookup_index(&self, target: i64) -> Result<Option<u64>, StorageError> {
         let Some(last) = self.last else {
             return Ok(None);
         };
         if target >= last.timestamp {
-            return Ok(Some(last));
+            return Ok(Some(self.entries - 1));
         }
         let first = self.entry(0)?;
         if target < first.timestamp {
@@ -185,7 +210,7 @@ impl TimeIndex {
                 hi = mid;
             }
         }
-        self.entry(lo).map(Some)
+        Ok(Some(lo))
     }
 
     /// Drops every entry from `n` on.

@@ -47,3 +47,41 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Against a brute-force scan: the first batch whose max timestamp reaches the target.
+    #[test]
+    fn offset_for_timestamp_matches_a_linear_scan(
+        timestamps in prop::collection::vec(0i64..2000, 1..80),
+        targets in prop::collection::vec(-5i64..2100, 1..30),
+        interval in 1u32..400,
+        reopen in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = LogConfig {
+            segment_bytes: 2500,
+            index_interval_bytes: interval,
+            ..LogConfig::default()
+        };
+        let mut log = Log::open(dir.path(), config.clone(), 0).unwrap();
+        let mut batches = Vec::new();
+        for &ts in &timestamps {
+            let info = log.append(&mut batch(2, 60, ts), 0).unwrap();
+            batches.push((info.first_offset, ts));
+        }
+        if reopen {
+            let leo = log.log_end_offset();
+            log.close().unwrap();
+            log = Log::open(dir.path(), config, leo).unwrap();
+        }
+        for target in targets {
+            let want = batches.iter().find(|&&(_, ts)| ts >= target).copied();
+            prop_assert_eq!(log.offset_for_timestamp(target).unwrap(), want, "target {}", target);
+        }
+        let max = timestamps.iter().copied().max().unwrap();
+        let first_max = batches.iter().find(|&&(_, ts)| ts == max).unwrap();
+        prop_assert_eq!(log.max_timestamp_and_offset(), Some((max, first_max.0)));
+    }
+}
