@@ -22,6 +22,11 @@ def admin(bootstrap):
     return _admins[bootstrap]
 
 
+def forget_admins():
+    """Drops the cached AdminClients (called when the test's brokers are gone)."""
+    _admins.clear()
+
+
 def result(future, what):
     """future.result() with a timeout that says what did not answer."""
     try:

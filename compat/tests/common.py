@@ -176,6 +176,24 @@ def time_queries(consumed):
     return queries
 
 
+class SoftChecks:
+    """Runs independent checks, keeps going after a failed one, and fails at the end with all
+    of them -- so one broker bug does not hide the next step's result."""
+
+    def __init__(self):
+        self.failures = []
+
+    def check(self, fn, *args, **kwargs):
+        try:
+            fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - every kind of failure is reported at the end
+            self.failures.append(f"{type(e).__name__}: {e}")
+
+    def finish(self):
+        if self.failures:
+            raise AssertionError(f"{len(self.failures)} check(s) failed:\n" + "\n".join(self.failures))
+
+
 def check_offsets(label, actual, expected):
     """actual/expected: {partition: offset}; reports every partition that differs."""
     problems = [f"partition {p}: got {actual.get(p)!r}, expected {expected[p]!r}"

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+import ck
 from common import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,6 +155,7 @@ def start_broker():
         for broker in started:
             broker.cleanup()
             print(f"---- broker {broker.bootstrap} log (tail) ----\n{broker.log_tail()}")
+        ck.forget_admins()
         tmp.cleanup()
 
 

@@ -5,7 +5,7 @@ from confluent_kafka import TopicPartition
 from confluent_kafka.admin import OffsetSpec
 
 import ck
-from common import (CODECS, N_PARTITIONS, N_RECORDS, check_offsets, check_roundtrip,
+from common import (CODECS, N_PARTITIONS, N_RECORDS, SoftChecks, check_offsets, check_roundtrip,
                     check_time_offsets, make_records, partition_counts, time_queries, topic_name)
 
 PARTS = list(range(N_PARTITIONS))
@@ -36,24 +36,25 @@ def test_roundtrip(broker, codec):
 
     counts = partition_counts(consumed)
     assert len(counts) == N_PARTITIONS, f"keys should spread over all partitions: {counts}"
-    lows_highs = ck.watermarks(bootstrap, topic, PARTS)
-    check_offsets("watermark (low, high)", lows_highs, {p: (0, counts[p]) for p in PARTS})
-    check_offsets("AdminClient earliest",
-                  admin_list_offsets(bootstrap, topic, {p: OffsetSpec.earliest() for p in PARTS}),
-                  {p: 0 for p in PARTS})
-    check_offsets("AdminClient latest",
-                  admin_list_offsets(bootstrap, topic, {p: OffsetSpec.latest() for p in PARTS}),
-                  {p: counts[p] for p in PARTS})
+    soft = SoftChecks()
+    soft.check(lambda: check_offsets("watermark (low, high)", ck.watermarks(bootstrap, topic, PARTS),
+                                     {p: (0, counts[p]) for p in PARTS}))
+    soft.check(lambda: check_offsets(
+        "AdminClient earliest", admin_list_offsets(bootstrap, topic, {p: OffsetSpec.earliest() for p in PARTS}),
+        {p: 0 for p in PARTS}))
+    soft.check(lambda: check_offsets(
+        "AdminClient latest", admin_list_offsets(bootstrap, topic, {p: OffsetSpec.latest() for p in PARTS}),
+        {p: counts[p] for p in PARTS}))
 
     queries = time_queries(consumed)
-    check_time_offsets("Consumer.offsets_for_times",
-                       lambda p, ts: ck.offsets_for_times(bootstrap, topic, p, ts), queries)
-    check_time_offsets(
-        "AdminClient.list_offsets(for_timestamp)",
-        lambda p, ts: admin_list_offsets(bootstrap, topic, {p: OffsetSpec.for_timestamp(ts)})[p],
-        queries)
+    soft.check(check_time_offsets, "Consumer.offsets_for_times",
+               lambda p, ts: ck.offsets_for_times(bootstrap, topic, p, ts), queries)
+    soft.check(check_time_offsets, "AdminClient.list_offsets(for_timestamp)",
+               lambda p, ts: admin_list_offsets(bootstrap, topic, {p: OffsetSpec.for_timestamp(ts)})[p],
+               queries)
 
-    ck.delete_topic_and_check_gone(bootstrap, topic)
+    soft.check(ck.delete_topic_and_check_gone, bootstrap, topic)
+    soft.finish()
 
 
 def test_metadata_and_describe_cluster(broker):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from common import (CODECS, N_PARTITIONS, N_RECORDS, Got, check_offsets, check_roundtrip,
+from common import (CODECS, N_PARTITIONS, N_RECORDS, Got, SoftChecks, check_offsets, check_roundtrip,
                     check_time_offsets, make_records, partition_counts, time_queries, topic_name,
                     wait_until)
 
@@ -20,8 +20,13 @@ def java(*args):
     if not (CLASSES / "WeirCompat.class").exists():
         pytest.fail("compat/.deps/classes/WeirCompat.class missing: run compat/setup.sh")
     classpath = ":".join([str(CLASSES)] + sorted(str(j) for j in JARS.glob("*.jar")))
-    proc = subprocess.run(["java", "-cp", classpath, "WeirCompat", *map(str, args)],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=JAVA_TIMEOUT_S)
+    try:
+        proc = subprocess.run(["java", "-cp", classpath, "WeirCompat", *map(str, args)],
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=JAVA_TIMEOUT_S)
+    except subprocess.TimeoutExpired as e:
+        err = (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        raise AssertionError(f"WeirCompat {args[0]} still running after {JAVA_TIMEOUT_S}s; stderr tail:\n"
+                             f"{err[-3000:]}") from None
     # stderr carries the client's warnings and, on failure, the exception.
     stderr = "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("SLF4J"))
     assert proc.returncode == 0, f"WeirCompat {args[0]} failed (exit {proc.returncode}):\n{stderr[-4000:]}"
@@ -77,21 +82,32 @@ def test_roundtrip(broker, codec, tmp_path):
 
     counts = partition_counts(consumed)
     parts = range(N_PARTITIONS)
-    answers = list_offsets(bootstrap, topic,
-                           [(p, "earliest") for p in parts] + [(p, "latest") for p in parts])
-    for source in ("admin", "consumer"):
-        check_offsets(f"{source} earliest", {p: answers[(source, p, "earliest")] for p in parts},
-                      {p: 0 for p in parts})
-        check_offsets(f"{source} latest", {p: answers[(source, p, "latest")] for p in parts},
-                      {p: counts[p] for p in parts})
+    soft = SoftChecks()
 
-    queries = time_queries(consumed)
-    answers = list_offsets(bootstrap, topic, [(p, ts) for p, probes in queries.items() for ts, _ in probes])
-    for source in ("admin", "consumer"):
-        check_time_offsets(source, lambda p, ts: answers[(source, p, str(ts))], queries)
+    def check_earliest_latest():
+        answers = list_offsets(bootstrap, topic,
+                               [(p, "earliest") for p in parts] + [(p, "latest") for p in parts])
+        for source in ("admin", "consumer"):
+            soft.check(check_offsets, f"{source} earliest",
+                       {p: answers[(source, p, "earliest")] for p in parts}, {p: 0 for p in parts})
+            soft.check(check_offsets, f"{source} latest",
+                       {p: answers[(source, p, "latest")] for p in parts}, {p: counts[p] for p in parts})
 
-    assert java("delete", bootstrap, topic) == [["DELETED"]]
-    wait_until(lambda: topic not in topics(bootstrap), 30, f"{topic} gone")
+    def check_by_time():
+        queries = time_queries(consumed)
+        answers = list_offsets(bootstrap, topic, [(p, ts) for p, probes in queries.items() for ts, _ in probes])
+        for source in ("admin", "consumer"):
+            soft.check(check_time_offsets, f"Java {source}",
+                       lambda p, ts: answers[(source, p, str(ts))], queries)
+
+    def delete_and_check_gone():
+        assert java("delete", bootstrap, topic) == [["DELETED"]]
+        wait_until(lambda: topic not in topics(bootstrap), 30, f"{topic} gone")
+
+    soft.check(check_earliest_latest)
+    soft.check(check_by_time)
+    soft.check(delete_and_check_gone)
+    soft.finish()
 
 
 def test_describe_cluster(broker):

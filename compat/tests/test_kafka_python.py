@@ -5,7 +5,7 @@ import time
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 
-from common import (CODECS, N_PARTITIONS, N_RECORDS, Got, check_offsets, check_roundtrip,
+from common import (CODECS, N_PARTITIONS, N_RECORDS, Got, SoftChecks, check_offsets, check_roundtrip,
                     check_time_offsets, make_records, partition_counts, time_queries, topic_name,
                     wait_until)
 
@@ -84,26 +84,31 @@ def test_roundtrip(broker, codec):
         check_roundtrip(records, consumed, acked=acked)
         counts = partition_counts(consumed)
 
+        soft = SoftChecks()
         c = consumer(bootstrap)
         try:
             tps = [TopicPartition(topic, p) for p in PARTS]
-            check_offsets("beginning_offsets",
-                          {tp.partition: o for tp, o in c.beginning_offsets(tps).items()},
-                          {p: 0 for p in PARTS})
-            check_offsets("end_offsets",
-                          {tp.partition: o for tp, o in c.end_offsets(tps).items()},
-                          {p: counts[p] for p in PARTS})
+            soft.check(lambda: check_offsets("beginning_offsets",
+                                             {tp.partition: o for tp, o in c.beginning_offsets(tps).items()},
+                                             {p: 0 for p in PARTS}))
+            soft.check(lambda: check_offsets("end_offsets",
+                                             {tp.partition: o for tp, o in c.end_offsets(tps).items()},
+                                             {p: counts[p] for p in PARTS}))
 
             def by_time(p, ts):
                 answer = c.offsets_for_times({TopicPartition(topic, p): ts}, timeout_ms=OP_TIMEOUT_S * 1000)
                 found = answer[TopicPartition(topic, p)]
                 return None if found is None else found.offset
 
-            check_time_offsets("offsets_for_times", by_time, time_queries(consumed))
+            soft.check(check_time_offsets, "offsets_for_times", by_time, time_queries(consumed))
         finally:
             c.close()
 
-        a.delete_topics([topic], timeout_ms=OP_TIMEOUT_S * 1000)
-        wait_until(lambda: topic not in a.list_topics(), OP_TIMEOUT_S, f"{topic} gone")
+        def delete_and_check_gone():
+            a.delete_topics([topic], timeout_ms=OP_TIMEOUT_S * 1000)
+            wait_until(lambda: topic not in a.list_topics(), OP_TIMEOUT_S, f"{topic} gone")
+
+        soft.check(delete_and_check_gone)
+        soft.finish()
     finally:
         a.close()

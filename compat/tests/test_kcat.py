@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 import ck
-from common import (CODECS, N_PARTITIONS, N_RECORDS, Got, check_offsets, check_roundtrip,
+from common import (CODECS, N_PARTITIONS, N_RECORDS, Got, SoftChecks, check_offsets, check_roundtrip,
                     check_time_offsets, make_records, partition_counts, time_queries, topic_name)
 
 KCAT_TIMEOUT_S = 120
@@ -91,15 +91,22 @@ def test_roundtrip(broker, codec):
     counts = partition_counts(consumed)
     assert len(counts) == N_PARTITIONS, f"keys should spread over all partitions: {counts}"
 
-    check_offsets("kcat -Q earliest (-2)", query_offsets(bootstrap, topic, [(p, -2) for p in PARTS]),
-                  {p: 0 for p in PARTS})
-    check_offsets("kcat -Q latest (-1)", query_offsets(bootstrap, topic, [(p, -1) for p in PARTS]),
-                  {p: counts[p] for p in PARTS})
-    check_time_offsets("kcat -Q", lambda p, ts: query_offsets(bootstrap, topic, [(p, ts)])[p],
-                       time_queries(consumed))
+    soft = SoftChecks()
+    soft.check(lambda: check_offsets("kcat -Q earliest (-2)",
+                                     query_offsets(bootstrap, topic, [(p, -2) for p in PARTS]),
+                                     {p: 0 for p in PARTS}))
+    soft.check(lambda: check_offsets("kcat -Q latest (-1)",
+                                     query_offsets(bootstrap, topic, [(p, -1) for p in PARTS]),
+                                     {p: counts[p] for p in PARTS}))
+    soft.check(check_time_offsets, "kcat -Q",
+               lambda p, ts: query_offsets(bootstrap, topic, [(p, ts)])[p], time_queries(consumed))
 
-    ck.delete_topic_and_check_gone(bootstrap, topic)
-    assert topic_metadata(bootstrap, topic) is None
+    def delete_and_check_gone():
+        ck.delete_topic_and_check_gone(bootstrap, topic)
+        assert topic_metadata(bootstrap, topic) is None
+
+    soft.check(delete_and_check_gone)
+    soft.finish()
 
 
 def test_metadata_listing(broker):
