@@ -12,6 +12,8 @@
 //!   `flush.ms`) and the recovery point.
 //! - **Recovery**: on [`Log::open`], segments past the recovery point are re-read, their CRCs
 //!   checked, a torn or corrupt tail truncated and their indexes rebuilt.
+//! - **Retention** (`retention.rs`, [`RetentionPolicy`]): deleting whole old segments by
+//!   `retention.ms` / `retention.bytes`, and moving the log start offset (DeleteRecords).
 //! - **Checkpoints** ([`OffsetCheckpoint`]): Kafka's `recovery-point-offset-checkpoint` and
 //!   friends, replaced atomically.
 //!
@@ -21,8 +23,7 @@
 //!   idempotent sequences, compression): the broker does it before calling [`Log::append`].
 //! - Replication, high watermark, leader epochs: the replication crate; it passes the high
 //!   watermark to [`Log::read`] as `max_offset`.
-//! - Retention and compaction: not yet. Segments are kept in a `BTreeMap` by base offset so that
-//!   dropping the oldest ones and advancing the log start offset is a local change.
+//! - Compaction: not yet.
 //!
 //! # Layout
 //!
@@ -31,6 +32,7 @@
 //! - `segment.rs`: [`LogSegment`], recovery of one segment.
 //! - `offset_index.rs`, `time_index.rs`: the sparse indexes.
 //! - `read_slice.rs`: [`ReadSlice`], [`FetchData`].
+//! - `retention.rs`: [`RetentionPolicy`], [`DeletedSegments`], the `impl Log` of retention.
 //! - `checkpoint.rs`: [`OffsetCheckpoint`].
 //! - `error.rs`: [`StorageError`].
 //!
@@ -47,6 +49,7 @@ pub mod error;
 pub mod log;
 pub mod offset_index;
 pub mod read_slice;
+pub mod retention;
 pub mod segment;
 pub mod time_index;
 
@@ -59,5 +62,6 @@ pub use error::StorageError;
 pub use log::{AppendInfo, Log};
 pub use offset_index::{OffsetIndex, OffsetPosition};
 pub use read_slice::{FetchData, ReadSlice};
+pub use retention::{DeletedSegments, RetentionPolicy};
 pub use segment::LogSegment;
 pub use time_index::{TimeIndex, TimestampOffset};

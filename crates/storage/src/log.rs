@@ -54,18 +54,20 @@ const STRAY_SUFFIXES: [&str; 4] = [".cleaned", ".swap", ".deleted", ".tmp"];
 /// ones and the log start offset can move past them.
 #[derive(Debug)]
 pub struct Log {
-    dir: PathBuf,
+    // `pub(crate)` for retention (`retention.rs`), which drops old segments and moves the
+    // log start offset.
+    pub(crate) dir: PathBuf,
     config: LogConfig,
-    segments: BTreeMap<i64, LogSegment>,
-    log_start_offset: i64,
-    log_end_offset: i64,
-    recovery_point: i64,
-    size_bytes: u64,
+    pub(crate) segments: BTreeMap<i64, LogSegment>,
+    pub(crate) log_start_offset: i64,
+    pub(crate) log_end_offset: i64,
+    pub(crate) recovery_point: i64,
+    pub(crate) size_bytes: u64,
     unflushed_messages: i64,
     /// `now_ms` of the last flush (or of the first append after opening).
     last_flush_ms: Option<i64>,
     /// A segment file was created since the directory was last fsynced.
-    dir_dirty: bool,
+    pub(crate) dir_dirty: bool,
 }
 
 impl Log {
