@@ -33,5 +33,9 @@ pub fn log_config(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
         index_interval_bytes: r.index_interval_bytes,
         flush_messages: r.flush_messages,
         flush_ms: r.flush_ms,
+        producer_id_expiration_ms: broker
+            .get("producer.id.expiration.ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(86_400_000),
     }
 }

@@ -60,7 +60,9 @@ impl Partition {
     /// Appends validated batches as leader and wakes parked fetches.
     ///
     /// With a single replica the ISR is the leader alone, so the high watermark advances to the
-    /// new log end offset as soon as the append returns.
+    /// new log end offset as soon as the append returns. A retried idempotent batch already in
+    /// the log comes back with [`AppendInfo::duplicate`] set and its original offsets; nothing
+    /// is written then.
     pub fn append_as_leader(
         &self,
         records: &mut [u8],
@@ -122,10 +124,12 @@ impl Partition {
         Ok(())
     }
 
-    /// Fsyncs the log and returns its new recovery point.
+    /// Fsyncs the log, snapshots its producer state if it changed (so that a restart replays
+    /// only what follows) and returns its new recovery point.
     pub fn flush(&self) -> Result<i64, ReplicationError> {
         let mut log = self.log()?;
         log.flush()?;
+        log.take_producer_snapshot()?;
         Ok(log.recovery_point())
     }
 

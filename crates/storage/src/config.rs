@@ -20,6 +20,9 @@ pub struct LogConfig {
     /// `flush.ms`: fsync when an append comes this long after the last flush. Checked on
     /// append only (Kafka checks it from a scheduler). Default `i64::MAX`.
     pub flush_ms: i64,
+    /// `producer.id.expiration.ms` (a broker setting in Kafka): an idempotent producer's state
+    /// is forgotten this long after its last batch's timestamp. Default 1 day.
+    pub producer_id_expiration_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -31,6 +34,7 @@ impl Default for LogConfig {
             index_interval_bytes: 4096,
             flush_messages: i64::MAX,
             flush_ms: i64::MAX,
+            producer_id_expiration_ms: 86_400_000,
         }
     }
 }

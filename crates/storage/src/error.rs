@@ -61,6 +61,34 @@ pub enum StorageError {
         line: usize,
         reason: String,
     },
+
+    /// An idempotent batch's sequence does not follow its producer's last one (a gap, or a
+    /// retry too old to be recognised). Kafka's `OUT_OF_ORDER_SEQUENCE_NUMBER`.
+    #[error("out of order sequence {sequence} for producer {producer_id}: expected {expected}")]
+    OutOfOrderSequence {
+        producer_id: i64,
+        sequence: i32,
+        expected: i32,
+    },
+
+    /// A batch from an older epoch of its producer (a zombie). Kafka's `INVALID_PRODUCER_EPOCH`.
+    #[error(
+        "producer {producer_id} epoch {epoch} is older than the current epoch {current_epoch}"
+    )]
+    InvalidProducerEpoch {
+        producer_id: i64,
+        epoch: i16,
+        current_epoch: i16,
+    },
+
+    /// One record set mixes retries of batches already in the log with new batches (real
+    /// clients send one batch per partition and request).
+    #[error("record set mixes duplicate and new idempotent batches")]
+    MixedDuplicateBatches,
+
+    /// A producer state snapshot fails its checks (it is then ignored and rebuilt from the log).
+    #[error("corrupt producer snapshot {}: {reason}", path.display())]
+    CorruptSnapshot { path: PathBuf, reason: String },
 }
 
 impl StorageError {

@@ -20,7 +20,9 @@
 //! # What it does not own
 //!
 //! - Validation of client input beyond batch structure and CRC (record counts, sizes,
-//!   idempotent sequences, compression): the broker does it before calling [`Log::append`].
+//!   compression): the broker does it before calling [`Log::append`]. Idempotent producers'
+//!   sequences and epochs are checked here, in [`Log::append`], against the partition's
+//!   [`ProducerStateManager`].
 //! - Replication, high watermark, leader epochs: the replication crate; it passes the high
 //!   watermark to [`Log::read`] as `max_offset`.
 //! - Compaction: not yet.
@@ -33,6 +35,8 @@
 //! - `offset_index.rs`, `time_index.rs`: the sparse indexes.
 //! - `read_slice.rs`: [`ReadSlice`], [`FetchData`].
 //! - `retention.rs`: [`RetentionPolicy`], [`DeletedSegments`], the `impl Log` of retention.
+//! - `producer_state.rs`: [`ProducerStateManager`], idempotent producers' sequences and epochs.
+//! - `producer_snapshot.rs`: [`ProducerSnapshot`], its `.snapshot` files.
 //! - `checkpoint.rs`: [`OffsetCheckpoint`].
 //! - `error.rs`: [`StorageError`].
 //!
@@ -48,6 +52,8 @@ pub mod config;
 pub mod error;
 pub mod log;
 pub mod offset_index;
+pub mod producer_snapshot;
+pub mod producer_state;
 pub mod read_slice;
 pub mod retention;
 pub mod segment;
@@ -61,6 +67,8 @@ pub use config::LogConfig;
 pub use error::StorageError;
 pub use log::{AppendInfo, Log};
 pub use offset_index::{OffsetIndex, OffsetPosition};
+pub use producer_snapshot::ProducerSnapshot;
+pub use producer_state::{ProducerStateEntry, ProducerStateManager};
 pub use read_slice::{FetchData, ReadSlice};
 pub use retention::{DeletedSegments, RetentionPolicy};
 pub use segment::LogSegment;

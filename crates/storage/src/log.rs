@@ -8,6 +8,8 @@ use weir_protocol::batch::{rewrite, BatchError, BatchIter};
 
 use crate::config::LogConfig;
 use crate::error::StorageError;
+use crate::producer_snapshot::ProducerSnapshot;
+use crate::producer_state::{ProducerBatch, ProducerStateManager, SequenceCheck};
 use crate::read_slice::FetchData;
 use crate::segment::{
     delete_segment_files, BatchInfo, LogSegment, SegmentRead, MAX_RELATIVE_OFFSET,
@@ -28,7 +30,15 @@ pub struct AppendInfo {
     pub offset_of_max_timestamp: i64,
     /// Bytes appended.
     pub bytes: usize,
+    /// The record set was a retry of idempotent batches already in the log: nothing was
+    /// written, and the offsets are those the batches got the first time (`max_timestamp` is
+    /// -1). The broker answers it as a success, as Kafka does.
+    pub duplicate: bool,
 }
+
+/// `producer.id.expiration.check.interval.ms`, Kafka's default: how often appends look for
+/// expired producer ids.
+const PRODUCER_EXPIRATION_CHECK_INTERVAL_MS: i64 = 600_000;
 
 /// Suffixes of files left behind by an interrupted operation; deleted on open. `.cleaned` and
 /// `.swap` come from compaction, `.deleted` from asynchronous segment deletion, `.tmp` from
@@ -68,6 +78,8 @@ pub struct Log {
     last_flush_ms: Option<i64>,
     /// A segment file was created since the directory was last fsynced.
     pub(crate) dir_dirty: bool,
+    /// Idempotent producers' state as of the log end offset.
+    producer_state: ProducerStateManager,
 }
 
 impl Log {
@@ -153,6 +165,7 @@ impl Log {
             unflushed_messages: 0,
             last_flush_ms: None,
             dir_dirty,
+            producer_state: ProducerStateManager::default(),
         };
         log.log_start_offset = log.segments.keys().next().copied().unwrap_or(0);
         log.log_end_offset = log.active().map_or(0, LogSegment::next_offset);
@@ -160,7 +173,83 @@ impl Log {
         // Recovered data is valid but not known to be on disk: keep the old point (or LEO if
         // the log got shorter than it).
         log.recovery_point = recovery_point.clamp(log.log_start_offset, log.log_end_offset);
+        log.load_producer_state()?;
         Ok(log)
+    }
+
+    /// Rebuilds the producer state: the newest valid snapshot at or below the log end offset
+    /// (snapshots past it describe data recovery cut off and are deleted), then the headers of
+    /// every batch from there to the log end. Without a snapshot, from the log start.
+    fn load_producer_state(&mut self) -> Result<(), StorageError> {
+        let mut state = None;
+        for snapshot in ProducerSnapshot::list(&self.dir)?.into_iter().rev() {
+            if snapshot.offset > self.log_end_offset {
+                tracing::info!(file = %snapshot.path.display(), "deleting producer snapshot past the log end");
+                snapshot.delete()?;
+                continue;
+            }
+            if snapshot.offset < self.log_start_offset {
+                break;
+            }
+            match snapshot.read() {
+                Ok(loaded) => {
+                    state = Some(loaded);
+                    break;
+                }
+                Err(e @ StorageError::CorruptSnapshot { .. }) => {
+                    tracing::warn!(error = %e, "deleting corrupt producer snapshot");
+                    snapshot.delete()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut state = state.unwrap_or_else(|| ProducerStateManager::new(self.log_start_offset));
+        let from = state.map_end_offset();
+        if from < self.log_end_offset {
+            for segment in self.segments.values() {
+                if segment.next_offset() <= from {
+                    continue;
+                }
+                let start = match segment.find_batch(from)? {
+                    Some(b) => b.position,
+                    None => continue,
+                };
+                crate::producer_state::replay_segment(segment, start, &mut state)?;
+            }
+            tracing::debug!(
+                dir = %self.dir.display(),
+                from,
+                to = self.log_end_offset,
+                producers = state.len(),
+                "producer state rebuilt from the log"
+            );
+        }
+        state.set_map_end_offset(self.log_end_offset);
+        self.producer_state = state;
+        Ok(())
+    }
+
+    /// Writes a producer state snapshot at the log end offset if the state changed since the
+    /// last one (on segment roll, checkpoint and clean shutdown).
+    pub fn take_producer_snapshot(&mut self) -> Result<(), StorageError> {
+        if self.producer_state.is_dirty() {
+            self.producer_state.set_map_end_offset(self.log_end_offset);
+            ProducerSnapshot::write(&self.dir, &self.producer_state)?;
+            self.producer_state.mark_snapshotted();
+        }
+        Ok(())
+    }
+
+    /// The idempotent producers' state.
+    pub fn producer_state(&self) -> &ProducerStateManager {
+        &self.producer_state
+    }
+
+    /// Forgets producers idle for `producer.id.expiration.ms` (also done by appends, every
+    /// ten minutes).
+    pub fn remove_expired_producers(&mut self, now_ms: i64) {
+        let expiration = self.config.producer_id_expiration_ms;
+        self.producer_state.remove_expired(now_ms, expiration);
     }
 
     fn active(&self) -> Option<&LogSegment> {
@@ -186,13 +275,48 @@ impl Log {
         }
         let mut batches = Vec::new();
         let mut position = 0usize;
+        // Idempotent batches are checked against the producer state before anything is
+        // written, with the offsets they will get (duplicates get none).
+        let mut producers = self.producer_state.begin_append();
+        let mut duplicates = Vec::new();
+        let mut next = self.log_end_offset;
         for batch in BatchIter::new(records) {
             let invalid = |source| StorageError::InvalidRecords { position, source };
             let batch = batch.map_err(invalid)?;
             let info =
                 BatchInfo::from_header(batch.as_bytes(), position as u64).map_err(invalid)?;
+            if let Some(pb) = ProducerBatch::from_header(batch.as_bytes()) {
+                match producers.check(&pb.at_offset(next))? {
+                    SequenceCheck::Append => {}
+                    SequenceCheck::Duplicate(original) => {
+                        duplicates.push(original);
+                        position += batch.total_len();
+                        continue;
+                    }
+                }
+            }
+            next += info.last_offset - info.base_offset + 1;
             batches.push(info);
             position += batch.total_len();
+        }
+        let producer_updates = producers.into_updates();
+        if let (Some(first), Some(last)) = (duplicates.first(), duplicates.last()) {
+            if !batches.is_empty() {
+                return Err(StorageError::MixedDuplicateBatches);
+            }
+            tracing::debug!(
+                dir = %self.dir.display(),
+                first_offset = first.first_offset,
+                "duplicate idempotent batch not appended"
+            );
+            return Ok(AppendInfo {
+                first_offset: first.first_offset,
+                last_offset: last.last_offset,
+                max_timestamp: -1,
+                offset_of_max_timestamp: first.first_offset,
+                bytes: 0,
+                duplicate: true,
+            });
         }
 
         // Assign offsets.
@@ -229,6 +353,14 @@ impl Log {
             now_ms,
         )?;
         self.log_end_offset = next;
+        self.producer_state.complete_append(producer_updates, next);
+        if !self.producer_state.is_empty() {
+            self.producer_state.maybe_remove_expired(
+                now_ms,
+                self.config.producer_id_expiration_ms,
+                PRODUCER_EXPIRATION_CHECK_INTERVAL_MS,
+            );
+        }
         self.size_bytes += records.len() as u64;
         self.unflushed_messages = self
             .unflushed_messages
@@ -246,6 +378,7 @@ impl Log {
             max_timestamp,
             offset_of_max_timestamp,
             bytes: records.len(),
+            duplicate: false,
         })
     }
 
@@ -275,6 +408,8 @@ impl Log {
             return Ok(());
         };
         active.on_become_inactive()?;
+        // Kafka snapshots producer state at every roll, named after the new segment.
+        self.take_producer_snapshot()?;
         let base = self.log_end_offset;
         tracing::debug!(dir = %self.dir.display(), base_offset = base, reason, "rolling segment");
         let segment = LogSegment::create(&self.dir, base)?;
