@@ -7,4 +7,5 @@
 mod admin;
 mod bad_input;
 mod produce_fetch;
+mod retention;
 mod support;

@@ -11,6 +11,7 @@
 //! - `state.rs`: [`BrokerState`], what handlers share: settings, the metadata image, the
 //!   hosted partitions.
 //! - `zero_copy.rs`: Fetch responses whose record bytes go out with `sendfile`.
+//! - `retention_task.rs`: the background retention pass (`log.retention.check.interval.ms`).
 //! - `codes.rs`: the one mapping from internal errors to Kafka error codes.
 //!
 //! What it does not own: byte layout on disk (`weir-storage`), metadata records and config
@@ -23,6 +24,7 @@ mod connection;
 mod error;
 mod handlers;
 mod meta_properties;
+mod retention_task;
 mod server;
 mod state;
 mod topic_admin;

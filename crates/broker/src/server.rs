@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 use weir_metadata::{MetadataRecord, MetadataStore};
 use weir_replication::ReplicaManager;
 
-use crate::{connection, meta_properties, BrokerConfig, BrokerError, BrokerState};
+use crate::{connection, meta_properties, retention_task, BrokerConfig, BrokerError, BrokerState};
 
 /// How often recovery points are flushed and checkpointed (Kafka's
 /// `log.flush.offset.checkpoint.interval.ms` default).
@@ -112,6 +112,10 @@ impl Broker {
         for listener in listeners {
             tasks.spawn(accept_loop(state.clone(), listener, shutdown_rx.clone()));
         }
+        tasks.spawn(retention_task::retention_loop(
+            state.clone(),
+            shutdown_rx.clone(),
+        ));
         tasks.spawn(checkpoint_loop(state.clone(), shutdown_rx));
         Ok(Broker {
             state,

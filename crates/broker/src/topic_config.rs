@@ -4,7 +4,7 @@
 use weir_metadata::config::topic::{TimestampType, TopicConfigView};
 use weir_metadata::config::BrokerConfig;
 use weir_metadata::TopicImage;
-use weir_storage::LogConfig;
+use weir_storage::{LogConfig, RetentionPolicy};
 
 /// What the produce path checks per partition.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +12,10 @@ pub struct TopicSettings {
     pub max_message_bytes: i32,
     pub log_append_time: bool,
     pub min_insync_replicas: i32,
+    /// `message.timestamp.before.max.ms` / `after.max.ms`: how far a CreateTime timestamp may
+    /// lie in the past / future.
+    pub timestamp_before_max_ms: i64,
+    pub timestamp_after_max_ms: i64,
 }
 
 pub fn settings(broker: &BrokerConfig, topic: &TopicImage) -> TopicSettings {
@@ -20,6 +24,18 @@ pub fn settings(broker: &BrokerConfig, topic: &TopicImage) -> TopicSettings {
         max_message_bytes: resolved.max_message_bytes,
         log_append_time: resolved.message_timestamp_type == TimestampType::LogAppendTime,
         min_insync_replicas: resolved.min_insync_replicas,
+        timestamp_before_max_ms: resolved.message_timestamp_before_max_ms,
+        timestamp_after_max_ms: resolved.message_timestamp_after_max_ms,
+    }
+}
+
+/// What retention deletes for the topic (`retention.ms`, `retention.bytes`, `cleanup.policy`).
+pub fn retention_policy(broker: &BrokerConfig, topic: &TopicImage) -> RetentionPolicy {
+    let r = TopicConfigView::resolve(&topic.configs, broker);
+    RetentionPolicy {
+        retention_ms: r.retention_ms,
+        retention_bytes: r.retention_bytes,
+        delete: r.cleanup_policy.delete,
     }
 }
 

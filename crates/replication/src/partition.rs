@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::Notify;
 use uuid::Uuid;
-use weir_storage::{AppendInfo, FetchData, Log, LogConfig};
+use weir_storage::{AppendInfo, DeletedSegments, FetchData, Log, LogConfig, RetentionPolicy};
 
 use crate::ReplicationError;
 
@@ -153,5 +153,37 @@ impl Partition {
         for waiter in waiters.iter().filter_map(Weak::upgrade) {
             waiter.notify_one();
         }
+    }
+}
+
+/// Retention and DeleteRecords: the log start offset moves, old segments are dropped from the
+/// log under its lock; their files are unlinked by the caller after the lock is released.
+impl Partition {
+    /// Runs the retention rules on the log (only segments below the high watermark go).
+    pub fn delete_old_segments(
+        &self,
+        policy: &RetentionPolicy,
+        now_ms: i64,
+    ) -> Result<DeletedSegments, ReplicationError> {
+        let mut log = self.log()?;
+        let deleted = log.delete_old_segments(policy, now_ms, self.high_watermark())?;
+        self.log_start_offset
+            .store(log.log_start_offset(), Ordering::Release);
+        Ok(deleted)
+    }
+
+    /// DeleteRecords as leader: moves the log start offset to `offset` (`-1`: the high
+    /// watermark) and drops the segments wholly below it. Returns the new log start offset
+    /// (Kafka's low watermark). An offset below the current start changes nothing; one above
+    /// the high watermark (or another negative one) is out of range.
+    pub fn delete_records(&self, offset: i64) -> Result<(i64, DeletedSegments), ReplicationError> {
+        let mut log = self.log()?;
+        let hw = self.high_watermark();
+        let offset = if offset == -1 { hw } else { offset };
+        log.maybe_increment_log_start_offset(offset, hw)?;
+        let deleted = log.delete_segments_below_log_start()?;
+        let start = log.log_start_offset();
+        self.log_start_offset.store(start, Ordering::Release);
+        Ok((start, deleted))
     }
 }

@@ -1,15 +1,18 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use uuid::Uuid;
-use weir_storage::{Log, LogConfig, OffsetCheckpoint};
+use weir_storage::{DeletedSegments, Log, LogConfig, OffsetCheckpoint, RetentionPolicy};
 
 use crate::{Partition, ReplicationError};
 
 /// Kafka's name for the file of per-partition recovery points in each log dir.
 const RECOVERY_POINT_CHECKPOINT: &str = "recovery-point-offset-checkpoint";
+
+/// Kafka's name for the file of per-partition log start offsets in each log dir.
+const LOG_START_OFFSET_CHECKPOINT: &str = "log-start-offset-checkpoint";
 
 /// A topic name and partition index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -56,6 +59,11 @@ pub struct ReplicaManager {
     recovery_points: OffsetCheckpoint,
     /// Recovery points read at start-up, consumed as partitions are opened.
     initial_recovery_points: HashMap<(String, i32), i64>,
+    /// `log-start-offset-checkpoint`; the lock serialises its writers (retention,
+    /// DeleteRecords, topic deletion, the periodic flush), which share one `.tmp` file.
+    log_start_offsets: Mutex<OffsetCheckpoint>,
+    /// Log start offsets read at start-up, applied as partitions are opened.
+    initial_log_start_offsets: HashMap<(String, i32), i64>,
 }
 
 impl ReplicaManager {
@@ -68,11 +76,15 @@ impl ReplicaManager {
         })?;
         let recovery_points = OffsetCheckpoint::new(log_dir.join(RECOVERY_POINT_CHECKPOINT));
         let initial_recovery_points = recovery_points.read()?;
+        let log_start_offsets = OffsetCheckpoint::new(log_dir.join(LOG_START_OFFSET_CHECKPOINT));
+        let initial_log_start_offsets = log_start_offsets.read()?;
         Ok(Self {
             log_dir: log_dir.to_path_buf(),
             partitions: RwLock::new(HashMap::new()),
             recovery_points,
             initial_recovery_points,
+            log_start_offsets: Mutex::new(log_start_offsets),
+            initial_log_start_offsets,
         })
     }
 
@@ -102,7 +114,13 @@ impl ReplicaManager {
             .get(&(tp.topic.clone(), tp.partition))
             .copied()
             .unwrap_or(0);
-        let log = Log::open(&self.log_dir.join(tp.dir_name()), config, recovery_point)?;
+        let mut log = Log::open(&self.log_dir.join(tp.dir_name()), config, recovery_point)?;
+        if let Some(&start) = self
+            .initial_log_start_offsets
+            .get(&(tp.topic.clone(), tp.partition))
+        {
+            log.restore_log_start_offset(start);
+        }
         let partition = Arc::new(Partition::new(
             tp.topic.clone(),
             tp.partition,
@@ -151,6 +169,8 @@ impl ReplicaManager {
         for tp in removed {
             self.remove_dir(&tp)?;
         }
+        // A topic created again under the same name must not inherit the old start offsets.
+        self.checkpoint_log_start_offsets()?;
         Ok(())
     }
 
@@ -202,7 +222,81 @@ impl ReplicaManager {
             points.insert((tp.topic, tp.partition), partition.flush()?);
         }
         self.recovery_points.write(&points)?;
+        self.checkpoint_log_start_offsets()?;
         Ok(())
+    }
+}
+
+/// Retention, DeleteRecords and the `log-start-offset-checkpoint` file.
+impl ReplicaManager {
+    /// Writes every hosted partition's log start offset to `log-start-offset-checkpoint`
+    /// (Kafka's format, replaced atomically).
+    pub fn checkpoint_log_start_offsets(&self) -> Result<(), ReplicationError> {
+        let checkpoint = self
+            .log_start_offsets
+            .lock()
+            .map_err(|_| ReplicationError::Poisoned)?;
+        let entries: HashMap<(String, i32), i64> = self
+            .all()
+            .into_iter()
+            .map(|(tp, p)| ((tp.topic, tp.partition), p.log_start_offset()))
+            .collect();
+        checkpoint.write(&entries)?;
+        Ok(())
+    }
+
+    /// One retention pass over every hosted partition, with each topic's policy from
+    /// `policy_of` (`None`: skip the topic). Dropped segments are unlinked after the new log
+    /// start offsets are checkpointed, outside every partition lock. Returns what was deleted
+    /// as `(segments, bytes)`.
+    pub fn run_retention(
+        &self,
+        policy_of: impl Fn(&str) -> Option<RetentionPolicy>,
+        now_ms: i64,
+    ) -> Result<(usize, u64), ReplicationError> {
+        let mut deleted = DeletedSegments::default();
+        let mut first_error = None;
+        for (tp, partition) in self.all() {
+            let Some(policy) = policy_of(&tp.topic) else {
+                continue;
+            };
+            match partition.delete_old_segments(&policy, now_ms) {
+                Ok(d) => deleted.extend(d),
+                Err(e) => {
+                    tracing::error!(partition = %tp, error = %e, "retention failed");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let summary = (deleted.len(), deleted.bytes());
+        if !deleted.is_empty() {
+            self.checkpoint_log_start_offsets()?;
+            deleted.delete_files()?;
+        }
+        first_error.map_or(Ok(summary), Err)
+    }
+
+    /// DeleteRecords on a hosted partition: see [`Partition::delete_records`]. The new start
+    /// offset is checkpointed before the segments below it are unlinked, so it survives a
+    /// crash. Returns the new log start offset (the low watermark).
+    pub fn delete_records(
+        &self,
+        tp: &TopicPartition,
+        offset: i64,
+    ) -> Result<i64, ReplicationError> {
+        let partition = self
+            .get(tp)
+            .ok_or_else(|| ReplicationError::UnknownPartition {
+                topic: tp.topic.clone(),
+                partition: tp.partition,
+            })?;
+        let before = partition.log_start_offset();
+        let (low_watermark, deleted) = partition.delete_records(offset)?;
+        if low_watermark != before || !deleted.is_empty() {
+            self.checkpoint_log_start_offsets()?;
+        }
+        deleted.delete_files()?;
+        Ok(low_watermark)
     }
 }
 

@@ -13,9 +13,11 @@ pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_log_dirs;
 pub mod fetch;
 pub mod incremental_alter_configs;
 pub mod list_offsets;
@@ -77,6 +79,12 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
         )),
         RequestKind::DescribeCluster(req) => msg(ResponseKind::DescribeCluster(
             describe_cluster::handle(state, req, v),
+        )),
+        RequestKind::DeleteRecords(req) => msg(ResponseKind::DeleteRecords(
+            delete_records::handle(state, req, v).await,
+        )),
+        RequestKind::DescribeLogDirs(req) => msg(ResponseKind::DescribeLogDirs(
+            describe_log_dirs::handle(state, req, v).await,
         )),
         other => {
             // decode_request only lets through keys listed in weir_protocol::api, and each of

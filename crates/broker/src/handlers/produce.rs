@@ -101,6 +101,14 @@ fn append_partition(
     }
     let records = records.unwrap_or_default();
     validate(&records, settings.max_message_bytes)?;
+    if !settings.log_append_time {
+        validate_timestamps(
+            &records,
+            now,
+            settings.timestamp_before_max_ms,
+            settings.timestamp_after_max_ms,
+        )?;
+    }
     // The one copy on the way in: the request buffer is shared and immutable, the log needs
     // the base offsets rewritten.
     let mut owned = BytesMut::from(&records[..]);
@@ -163,6 +171,39 @@ fn validate(records: &[u8], max_message_bytes: i32) -> Result<(), (ResponseError
             return Err((
                 ResponseError::InvalidTxnState,
                 Some("transactions are not supported yet".to_string()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `message.timestamp.before.max.ms` / `after.max.ms` for CreateTime topics, from batch
+/// headers only: the batch's first timestamp must not lie more than `before` in the past and
+/// its max timestamp not more than `after` in the future (Kafka checks each record; records
+/// of a v2 batch lie between these two for every client that writes non-negative timestamp
+/// deltas, which all do). `-1` (no timestamp) is not checked, as in Kafka.
+fn validate_timestamps(
+    records: &[u8],
+    now: i64,
+    before_max_ms: i64,
+    after_max_ms: i64,
+) -> Result<(), (ResponseError, Option<String>)> {
+    let earliest = now.saturating_sub(before_max_ms);
+    let latest = now.saturating_add(after_max_ms);
+    for batch in BatchIter::new(records) {
+        let batch = batch.map_err(batch_error)?;
+        let (first, max) = (batch.base_timestamp(), batch.max_timestamp());
+        let bad = [first, max]
+            .into_iter()
+            .find(|&ts| ts != -1 && (ts < earliest || ts > latest));
+        if let Some(ts) = bad {
+            return Err((
+                ResponseError::InvalidTimestamp,
+                Some(format!(
+                    "timestamp {ts} of batch at offset {} is out of range: it should be \
+                     within [{earliest}, {latest}]",
+                    batch.base_offset()
+                )),
             ));
         }
     }
