@@ -15,6 +15,11 @@ pub fn now_ms() -> i64 {
 pub fn storage_error(e: &StorageError) -> ResponseError {
     match e {
         StorageError::OffsetOutOfRange { .. } => ResponseError::OffsetOutOfRange,
+        StorageError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
+        // Since Kafka 2.7 a produce from an old epoch gets INVALID_PRODUCER_EPOCH, not the
+        // fatal PRODUCER_FENCED (which InitProducerId and EndTxn answer).
+        StorageError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+        StorageError::MixedDuplicateBatches => ResponseError::InvalidRecord,
         _ => ResponseError::KafkaStorageError,
     }
 }

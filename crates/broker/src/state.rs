@@ -22,6 +22,8 @@ pub struct BrokerState {
     metadata: Mutex<MetadataStore>,
     image: RwLock<Arc<MetadataImage>>,
     pub replicas: ReplicaManager,
+    /// Producer ids handed out by InitProducerId.
+    pub producer_ids: crate::handlers::init_producer_id::ProducerIdManager,
 }
 
 impl BrokerState {
@@ -45,6 +47,7 @@ impl BrokerState {
             metadata: Mutex::new(metadata),
             image: RwLock::new(image.clone()),
             replicas,
+            producer_ids: Default::default(),
         };
         state.sync_replicas(&image, None)?;
         Ok(state)

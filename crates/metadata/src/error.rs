@@ -41,6 +41,9 @@ pub enum MetadataError {
     /// A record refers to a topic name the image does not know.
     #[error("metadata record refers to unknown topic '{name}'")]
     UnknownTopic { name: String },
+    /// A producer id block record would hand out ids again.
+    #[error("producer id block {next_producer_id} is below the current next id {current}")]
+    ProducerIdsGoBack { current: i64, next_producer_id: i64 },
     /// A `Topic` record would give a name already held by another topic id.
     #[error("topic '{name}' already exists with id {existing}, cannot register id {topic_id}")]
     TopicNameConflict {

@@ -51,6 +51,8 @@ pub struct MetadataImage {
     topics: BTreeMap<String, TopicImage>,
     topic_names: HashMap<Uuid, String>,
     broker_configs: BTreeMap<i32, BTreeMap<String, String>>,
+    /// First producer id not yet given to any broker (see [`MetadataRecord::ProducerIds`]).
+    next_producer_id: i64,
 }
 
 impl MetadataImage {
@@ -166,8 +168,24 @@ impl MetadataImage {
                         })?;
                 self.topics.remove(&name);
             }
+            MetadataRecord::ProducerIds {
+                next_producer_id, ..
+            } => {
+                if *next_producer_id < self.next_producer_id {
+                    return Err(MetadataError::ProducerIdsGoBack {
+                        current: self.next_producer_id,
+                        next_producer_id: *next_producer_id,
+                    });
+                }
+                self.next_producer_id = *next_producer_id;
+            }
         }
         Ok(())
+    }
+
+    /// First producer id no broker has been given yet: the next block starts here.
+    pub fn next_producer_id(&self) -> i64 {
+        self.next_producer_id
     }
 
     fn topic_by_id_mut(&mut self, topic_id: &Uuid) -> Result<&mut TopicImage> {
@@ -328,6 +346,24 @@ mod tests {
             value: None,
         })?;
         assert!(image.broker_configs(3).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn producer_id_blocks_only_move_forward() -> Result<()> {
+        let mut image = MetadataImage::new();
+        assert_eq!(image.next_producer_id(), 0);
+        image.apply(&MetadataRecord::ProducerIds {
+            broker_id: 1,
+            next_producer_id: 1000,
+        })?;
+        assert_eq!(image.next_producer_id(), 1000);
+        let back = image.apply(&MetadataRecord::ProducerIds {
+            broker_id: 1,
+            next_producer_id: 500,
+        });
+        assert!(matches!(back, Err(MetadataError::ProducerIdsGoBack { .. })));
+        assert_eq!(image.next_producer_id(), 1000);
         Ok(())
     }
 

@@ -50,6 +50,13 @@ pub enum MetadataRecord {
     },
     /// A topic and all its partitions and configs were removed.
     RemoveTopic { topic_id: Uuid },
+    /// A broker took the block of producer ids below `next_producer_id` (Kafka's
+    /// `ProducerIdsRecord`): ids are handed out in blocks so that no id is used twice, across
+    /// restarts too, without a metadata write per producer.
+    ProducerIds {
+        broker_id: i32,
+        next_producer_id: i64,
+    },
 }
 
 #[cfg(test)]
@@ -90,6 +97,10 @@ mod tests {
             },
             MetadataRecord::RemoveTopic {
                 topic_id: Uuid::from_u128(7),
+            },
+            MetadataRecord::ProducerIds {
+                broker_id: 1,
+                next_producer_id: 2000,
             },
         ];
         let json = serde_json::to_vec(&records)?;

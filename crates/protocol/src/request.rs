@@ -97,6 +97,7 @@ pub fn api_name(key: ApiKey) -> &'static str {
         ApiKey::DescribeCluster => "DescribeCluster",
         ApiKey::DeleteRecords => "DeleteRecords",
         ApiKey::DescribeLogDirs => "DescribeLogDirs",
+        ApiKey::InitProducerId => "InitProducerId",
         _ => "Other",
     }
 }

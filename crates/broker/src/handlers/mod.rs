@@ -20,6 +20,7 @@ pub mod describe_configs;
 pub mod describe_log_dirs;
 pub mod fetch;
 pub mod incremental_alter_configs;
+pub mod init_producer_id;
 pub mod list_offsets;
 pub mod metadata;
 pub mod produce;
@@ -85,6 +86,9 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
         )),
         RequestKind::DescribeLogDirs(req) => msg(ResponseKind::DescribeLogDirs(
             describe_log_dirs::handle(state, req, v).await,
+        )),
+        RequestKind::InitProducerId(req) => msg(ResponseKind::InitProducerId(
+            init_producer_id::handle(state, req, v).await,
         )),
         other => {
             // decode_request only lets through keys listed in weir_protocol::api, and each of

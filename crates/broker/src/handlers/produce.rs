@@ -15,6 +15,8 @@ use kafka_protocol::protocol::StrBytes;
 use weir_protocol::batch::{rewrite, BatchError, BatchIter};
 use weir_protocol::ResponseError;
 
+use weir_replication::ReplicationError;
+
 use crate::codes;
 use crate::BrokerState;
 
@@ -127,11 +129,19 @@ fn append_partition(
         -1
     };
     match partition.append_as_leader(&mut owned, now) {
+        // A retried idempotent batch already in the log: acknowledged with its original
+        // offset and no append time, as Kafka does.
+        Ok(info) if info.duplicate => Ok((info.first_offset, -1, partition.log_start_offset())),
         Ok(info) => Ok((
             info.first_offset,
             log_append_time,
             partition.log_start_offset(),
         )),
+        Err(ReplicationError::Storage(e)) if !e.is_fatal() => {
+            // The client's fault (sequence gap, fenced epoch, ...): nothing was written.
+            tracing::debug!(topic = %topic.name, partition = index, error = %e, "append refused");
+            Err((codes::storage_error(&e), Some(e.to_string())))
+        }
         Err(e) => {
             tracing::error!(topic = %topic.name, partition = index, error = %e, "append failed");
             Err((codes::replication_error(&e), Some(e.to_string())))
