@@ -22,6 +22,7 @@
 mod codes;
 mod connection;
 mod error;
+pub mod groups;
 mod handlers;
 mod meta_properties;
 mod retention_task;

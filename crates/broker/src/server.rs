@@ -106,6 +106,16 @@ impl Broker {
         .await
         .map_err(|e| BrokerError::Config(format!("start-up task failed: {e}")))??;
         let state = Arc::new(state);
+        if state
+            .image()
+            .topic(weir_coordinator::CONSUMER_OFFSETS_TOPIC)
+            .is_some()
+        {
+            // Replay committed offsets and groups before serving.
+            crate::groups::load(&state).await.map_err(|e| {
+                BrokerError::Config(format!("cannot load __consumer_offsets: {e:?}"))
+            })?;
+        }
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -116,6 +126,7 @@ impl Broker {
             state.clone(),
             shutdown_rx.clone(),
         ));
+        tasks.spawn(state.groups.clone().run_timers(shutdown_rx.clone()));
         tasks.spawn(checkpoint_loop(state.clone(), shutdown_rx));
         Ok(Broker {
             state,

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 
+use weir_coordinator::GroupCoordinatorService;
 use weir_metadata::config::BrokerConfig;
 use weir_metadata::{MetadataImage, MetadataRecord, MetadataStore, TopicImage};
 use weir_replication::{Partition, ReplicaManager, TopicPartition};
@@ -22,6 +23,10 @@ pub struct BrokerState {
     metadata: Mutex<MetadataStore>,
     image: RwLock<Arc<MetadataImage>>,
     pub replicas: ReplicaManager,
+    /// The group coordinator (see `groups.rs`); loaded on start-up or first use.
+    pub groups: Arc<GroupCoordinatorService>,
+    /// Serializes creating and loading `__consumer_offsets`.
+    pub(crate) groups_load: tokio::sync::Mutex<()>,
     /// Producer ids handed out by InitProducerId.
     pub producer_ids: crate::handlers::init_producer_id::ProducerIdManager,
 }
@@ -36,6 +41,10 @@ impl BrokerState {
         replicas: ReplicaManager,
     ) -> Result<Self, BrokerError> {
         let image = Arc::new(metadata.image().clone());
+        let groups = GroupCoordinatorService::new(
+            crate::groups::coordinator_config(&config),
+            config.offsets_topic_num_partitions(),
+        );
         let state = Self {
             node_id: config.node_id(),
             socket_request_max_bytes: usize::try_from(config.socket_request_max_bytes())
@@ -47,6 +56,8 @@ impl BrokerState {
             metadata: Mutex::new(metadata),
             image: RwLock::new(image.clone()),
             replicas,
+            groups,
+            groups_load: tokio::sync::Mutex::new(()),
             producer_ids: Default::default(),
         };
         state.sync_replicas(&image, None)?;

@@ -13,17 +13,28 @@ pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
 pub mod create_topics;
+pub mod delete_groups;
 pub mod delete_records;
 pub mod delete_topics;
 pub mod describe_cluster;
 pub mod describe_configs;
+pub mod describe_groups;
 pub mod describe_log_dirs;
 pub mod fetch;
+pub mod find_coordinator;
+pub mod heartbeat;
 pub mod incremental_alter_configs;
 pub mod init_producer_id;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod list_offsets;
 pub mod metadata;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod produce;
+pub mod sync_group;
 
 /// What a handler sends back.
 pub enum Reply {
@@ -89,6 +100,46 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
         )),
         RequestKind::InitProducerId(req) => msg(ResponseKind::InitProducerId(
             init_producer_id::handle(state, req, v).await,
+        )),
+        RequestKind::FindCoordinator(req) => msg(ResponseKind::FindCoordinator(
+            find_coordinator::handle(state, req, v).await,
+        )),
+        RequestKind::JoinGroup(req) => {
+            let client_id = header
+                .client_id
+                .as_ref()
+                .map(|c| c.to_string())
+                .unwrap_or_default();
+            msg(ResponseKind::JoinGroup(
+                join_group::handle(state, req, v, client_id).await,
+            ))
+        }
+        RequestKind::SyncGroup(req) => msg(ResponseKind::SyncGroup(
+            sync_group::handle(state, req, v).await,
+        )),
+        RequestKind::Heartbeat(req) => msg(ResponseKind::Heartbeat(
+            heartbeat::handle(state, req, v).await,
+        )),
+        RequestKind::LeaveGroup(req) => msg(ResponseKind::LeaveGroup(
+            leave_group::handle(state, req, v).await,
+        )),
+        RequestKind::OffsetCommit(req) => msg(ResponseKind::OffsetCommit(
+            offset_commit::handle(state, req, v).await,
+        )),
+        RequestKind::OffsetFetch(req) => msg(ResponseKind::OffsetFetch(
+            offset_fetch::handle(state, req, v).await,
+        )),
+        RequestKind::ListGroups(req) => msg(ResponseKind::ListGroups(
+            list_groups::handle(state, req, v).await,
+        )),
+        RequestKind::DescribeGroups(req) => msg(ResponseKind::DescribeGroups(
+            describe_groups::handle(state, req, v).await,
+        )),
+        RequestKind::DeleteGroups(req) => msg(ResponseKind::DeleteGroups(
+            delete_groups::handle(state, req, v).await,
+        )),
+        RequestKind::OffsetDelete(req) => msg(ResponseKind::OffsetDelete(
+            offset_delete::handle(state, req, v).await,
         )),
         other => {
             // decode_request only lets through keys listed in weir_protocol::api, and each of

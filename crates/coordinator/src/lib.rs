@@ -1,0 +1,34 @@
+//! # weir-coordinator
+//!
+//! The group coordinator: consumer groups (Kafka's classic protocol: JoinGroup, SyncGroup,
+//! Heartbeat, LeaveGroup) and committed offsets, kept as records in the compacted internal
+//! topic `__consumer_offsets` and rebuilt by replaying it.
+//!
+//! ## Layout
+//! - [`GroupCoordinator`] (`coordinator.rs`): the I/O-free state machine. Fed requests and the
+//!   time, it returns [`Effects`]: replies to parked requests and records to append.
+//! - [`Group`] (`group.rs`): one group's state, members and offsets.
+//! - `records.rs`: Kafka's key/value schemas of `__consumer_offsets` records, and the
+//!   group-to-partition hash.
+//! - [`GroupCoordinatorService`] (`service.rs`): the async shell: clock, timers, appends to the
+//!   partitions, parked JoinGroup/SyncGroup replies.
+//!
+//! Owns: group and offset semantics and their record format. Does not own: the wire (the
+//! broker's handlers turn requests into calls here), which partitions exist (the broker
+//! creates `__consumer_offsets` and hands its partitions over), or the log itself
+//! (`weir-replication`).
+
+mod coordinator;
+mod error;
+mod group;
+pub mod records;
+mod service;
+
+pub use coordinator::{
+    group_id, CommitPartition, CoordinatorConfig, Effects, GroupCoordinator, GroupDescription,
+    GroupListing, MemberDescription, Reply,
+};
+pub use error::CoordinatorError;
+pub use group::{Group, GroupState, Member, Token};
+pub use records::{partition_for, CoordinatorRecord, OffsetAndMetadata, CONSUMER_OFFSETS_TOPIC};
+pub use service::GroupCoordinatorService;
