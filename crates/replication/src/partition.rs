@@ -65,7 +65,7 @@ impl Partition {
     /// is written then.
     pub fn append_as_leader(
         &self,
-        records: &mut [u8],
+        records: &[u8],
         now_ms: i64,
     ) -> Result<AppendInfo, ReplicationError> {
         let info = {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use weir_protocol::batch::{rewrite, BatchError, BatchIter};
+use weir_protocol::batch::{BatchError, BatchIter};
 
 use crate::config::LogConfig;
 use crate::error::StorageError;
@@ -260,7 +260,7 @@ impl Log {
     /// assigning offsets from the log end offset by rewriting each batch's base offset in
     /// `records`. Rolls to a new segment first if needed; fsyncs if `flush.messages` or
     /// `flush.ms` say so. On error the log is unchanged.
-    pub fn append(&mut self, records: &mut [u8], now_ms: i64) -> Result<AppendInfo, StorageError> {
+    pub fn append(&mut self, records: &[u8], now_ms: i64) -> Result<AppendInfo, StorageError> {
         if records.is_empty() {
             return Err(StorageError::InvalidRecords {
                 position: 0,
@@ -322,12 +322,10 @@ impl Log {
         // Assign offsets.
         let mut next = self.log_end_offset;
         let mut max_ts: Option<(i64, i64)> = None;
+        // The base offsets are rewritten as the segment writes the batches (a vectored write
+        // with an 8-byte patch per batch), so the producer's bytes are never copied here.
         for b in &mut batches {
             let delta = b.last_offset - b.base_offset;
-            let range = b.position as usize..b.end() as usize;
-            if let Some(bytes) = records.get_mut(range) {
-                rewrite::set_base_offset(bytes, next);
-            }
             b.base_offset = next;
             b.last_offset = next + delta;
             next = b.last_offset + 1;

@@ -1,6 +1,7 @@
 //! One segment of a partition log: a `.log` file of record batches and its two sparse indexes.
 
 use std::fs::{File, OpenOptions};
+use std::io::IoSlice;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -443,9 +444,7 @@ impl LogSegment {
             self.bytes_since_last_index_entry,
             self.max_timestamp,
         );
-        let result = self
-            .log
-            .write_all_at(records, start)
+        let result = write_batches_at(&self.log, records, batches, start)
             .map_err(StorageError::io("append to segment", &self.log_path))
             .and_then(|()| {
                 batches.iter().try_for_each(|b| {
@@ -717,4 +716,49 @@ impl<'a> ChunkedReader<'a> {
         let from = (pos - self.buf_start) as usize;
         Ok(self.buf.get(from..from + len as usize))
     }
+}
+
+/// Most iovecs one `pwritev` call takes (Linux `IOV_MAX`).
+const MAX_IOVECS: usize = 1024;
+
+/// Writes `records` at `position` with each batch's base offset replaced by
+/// `batches[i].base_offset`, without copying the batches: one `pwritev` per up to 512 batches,
+/// each batch as two slices (its new base offset, then the rest of its bytes as sent).
+/// `batches` must cover `records` in order, as [`crate::Log::append`] builds them.
+fn write_batches_at(
+    file: &File,
+    records: &[u8],
+    batches: &[BatchInfo],
+    position: u64,
+) -> std::io::Result<()> {
+    let offsets: Vec<[u8; 8]> = batches
+        .iter()
+        .map(|b| b.base_offset.to_be_bytes())
+        .collect();
+    let mut slices = Vec::with_capacity(batches.len() * 2);
+    for (b, offset) in batches.iter().zip(&offsets) {
+        let rest = usize::try_from(b.position + 8)
+            .ok()
+            .zip(usize::try_from(b.end()).ok())
+            .and_then(|(from, to)| records.get(from..to))
+            .ok_or_else(|| std::io::Error::other("batch outside the record set"))?;
+        slices.push(IoSlice::new(offset));
+        slices.push(IoSlice::new(rest));
+    }
+    let mut at = position;
+    for chunk in slices.chunks_mut(MAX_IOVECS) {
+        let mut chunk: &mut [IoSlice<'_>] = chunk;
+        while !chunk.is_empty() {
+            let offset =
+                i64::try_from(at).map_err(|_| std::io::Error::other("position too large"))?;
+            let written =
+                nix::sys::uio::pwritev(file, chunk, offset).map_err(std::io::Error::from)?;
+            if written == 0 {
+                return Err(std::io::ErrorKind::WriteZero.into());
+            }
+            at += written as u64;
+            IoSlice::advance_slices(&mut chunk, written);
+        }
+    }
+    Ok(())
 }

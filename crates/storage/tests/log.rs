@@ -78,6 +78,7 @@ fn append_assigns_contiguous_offsets_and_reads_back_bytes() {
     assert_eq!(info.bytes, first.len());
     // Two batches in one append.
     let mut set = batch(2, 50, 30);
+    let second_at = set.len();
     set.extend(batch(4, 50, 20));
     let info = log.append(&mut set, 6).unwrap();
     assert_eq!((info.first_offset, info.last_offset), (3, 8));
@@ -86,8 +87,16 @@ fn append_assigns_contiguous_offsets_and_reads_back_bytes() {
     assert_eq!(log.size_bytes(), (first.len() + set.len()) as u64);
 
     let data = log.read(0, 1 << 20, false, log.log_end_offset()).unwrap();
+    // The log stores the producer's bytes with only the base offsets assigned.
     let mut expected = first.clone();
     expected.extend_from_slice(&set);
+    weir_protocol::batch::rewrite::set_base_offset(&mut expected[first.len()..], 3);
+    weir_protocol::batch::rewrite::set_base_offset(&mut expected[first.len() + second_at..], 5);
+    assert_ne!(
+        expected,
+        [first.clone(), set.clone()].concat(),
+        "offsets were rewritten"
+    );
     assert_eq!(
         data.slice.as_ref().unwrap().read_to_vec().unwrap(),
         expected

@@ -111,10 +111,10 @@ fn append_partition(
             settings.timestamp_after_max_ms,
         )?;
     }
-    // The one copy on the way in: the request buffer is shared and immutable, the log needs
-    // the base offsets rewritten.
-    let mut owned = BytesMut::from(&records[..]);
-    let log_append_time = if settings.log_append_time {
+    // The request's bytes go to the log as they are (the segment patches base offsets while
+    // writing). Only LogAppendTime topics need a private copy, to stamp the time and CRC.
+    let (records, log_append_time) = if settings.log_append_time {
+        let mut owned = BytesMut::from(&records[..]);
         let mut at = 0;
         while let Some(len) = BatchIter::new(&owned[at..])
             .next()
@@ -124,11 +124,11 @@ fn append_partition(
             rewrite::set_log_append_time(&mut owned[at..at + len], now);
             at += len;
         }
-        now
+        (owned.freeze(), now)
     } else {
-        -1
+        (records, -1)
     };
-    match partition.append_as_leader(&mut owned, now) {
+    match partition.append_as_leader(&records, now) {
         // A retried idempotent batch already in the log: acknowledged with its original
         // offset and no append time, as Kafka does.
         Ok(info) if info.duplicate => Ok((info.first_offset, -1, partition.log_start_offset())),
