@@ -524,3 +524,77 @@ async fn api_versions_advertise_delete_records_and_describe_log_dirs() {
     assert_eq!(range(ApiKey::DescribeLogDirs), Some((1, 4)));
     broker.stop().await;
 }
+
+/// A small tmpfs mounted for the test's lifetime (needs root; `None` otherwise).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk { dir })
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn disk_full_fails_produce_keeps_reads_and_recovers() {
+    let Some(disk) = SmallDisk::mount("4m") else {
+        eprintln!("skipped: cannot mount a tmpfs (needs root)");
+        return;
+    };
+    let data = tempfile::Builder::new()
+        .tempdir_in(disk.dir.path())
+        .unwrap();
+    let broker = TestBroker::start_in(data, &[]).await;
+    let mut c = broker.client().await;
+    let id = create(&mut c, "full", &[]).await;
+    // Ballast to free later.
+    let ballast = disk.dir.path().join("ballast");
+    std::fs::write(&ballast, vec![1u8; 1 << 20]).unwrap();
+
+    let value = vec![7u8; 64 * 1024];
+    let mut acked = 0i64;
+    let error = loop {
+        let (err, offset) = produce(&mut c, "full", batch_at(&value, now_ms()), 1).await;
+        if err != 0 {
+            break err;
+        }
+        assert_eq!(offset, acked, "offsets stay contiguous");
+        acked += 1;
+        assert!(acked < 200, "a 4 MiB disk never filled");
+    };
+    assert_eq!(error, 56, "KAFKA_STORAGE_ERROR");
+    assert!(acked > 0);
+    // Reads keep working, and the failed append left nothing behind.
+    let (err, start, first) = fetch_at(&mut c, fetch_request(id, 0, 1, 0)).await;
+    assert_eq!((err, start, first), (0, 0, Some(0)));
+    assert_eq!(
+        fetch_at(&mut c, fetch_request(id, acked, 1, 0)).await,
+        (0, 0, None)
+    );
+
+    // Space comes back: writes resume at the next offset.
+    std::fs::remove_file(&ballast).unwrap();
+    let (err, offset) = produce(&mut c, "full", batch_at(&value, now_ms()), 1).await;
+    assert_eq!((err, offset), (0, acked));
+    let (err, _, first) = fetch_at(&mut c, fetch_request(id, acked, 1, 0)).await;
+    assert_eq!((err, first), (0, Some(acked)));
+    drop(c);
+    let _ = broker.broker.shutdown().await;
+}

@@ -17,9 +17,12 @@ use crate::{codes, topic_config, BrokerState};
 pub(crate) async fn retention_loop(state: Arc<BrokerState>, mut shutdown: watch::Receiver<bool>) {
     let interval_ms = state.config.log_retention_check_interval_ms().max(1);
     let interval = Duration::from_millis(u64::try_from(interval_ms).unwrap_or(300_000));
+    // Fixed rate, as Kafka's scheduler: a pass's own duration does not stretch the period.
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {
+            _ = ticks.tick() => {
                 let state = state.clone();
                 match tokio::task::spawn_blocking(move || run_once(&state)).await {
                     Ok(Err(e)) => tracing::error!(error = %e, "retention pass failed"),
@@ -47,7 +50,7 @@ pub(crate) fn run_once(
         codes::now_ms(),
     )?;
     if segments > 0 {
-        tracing::info!(segments, bytes, "retention deleted segments");
+        tracing::debug!(segments, bytes, "retention pass deleted segments");
     }
     Ok((segments, bytes))
 }

@@ -246,9 +246,14 @@ impl ReplicaManager {
     }
 
     /// One retention pass over every hosted partition, with each topic's policy from
-    /// `policy_of` (`None`: skip the topic). Dropped segments are unlinked after the new log
-    /// start offsets are checkpointed, outside every partition lock. Returns what was deleted
-    /// as `(segments, bytes)`.
+    /// `policy_of` (`None`: skip the topic). Dropped segments are unlinked outside every
+    /// partition lock. Returns what was deleted as `(segments, bytes)`.
+    ///
+    /// No checkpoint is written here (it would cost an fsync per pass under write load):
+    /// retention moves a log start offset only to the base offset of the first remaining
+    /// segment, which a restart finds again from the files; the periodic flush writes
+    /// `log-start-offset-checkpoint` too. A crash before the unlink brings the segments back
+    /// until the next pass deletes them again.
     pub fn run_retention(
         &self,
         policy_of: impl Fn(&str) -> Option<RetentionPolicy>,
@@ -269,10 +274,7 @@ impl ReplicaManager {
             }
         }
         let summary = (deleted.len(), deleted.bytes());
-        if !deleted.is_empty() {
-            self.checkpoint_log_start_offsets()?;
-            deleted.delete_files()?;
-        }
+        deleted.delete_files()?;
         first_error.map_or(Ok(summary), Err)
     }
 

@@ -34,9 +34,9 @@
 //! [`crate::ReadSlice`] keeps its open file and finishes on the unlinked inode. Kafka instead
 //! renames the files to `.deleted` and unlinks them `file.delete.delay.ms` later; with open
 //! file handles doing the readers' protection, Weir unlinks at once. A crash between the two
-//! steps leaves the segments on disk: on restart they are opened again, the log start offset
-//! comes back from `log-start-offset-checkpoint` (written before the unlink), and the next
-//! retention pass removes them under rule 3.
+//! steps leaves the segments on disk: on restart they are opened again (with the log start
+//! offset from `log-start-offset-checkpoint` if it was written meanwhile) and the next
+//! retention pass deletes them again.
 
 use std::time::UNIX_EPOCH;
 
@@ -307,8 +307,8 @@ mod tests {
         };
         let mut log = Log::open(dir, config, 0).unwrap();
         for &ts in timestamps {
-            let mut b = batch_of_len(100, ts);
-            log.append(&mut b, NOW).unwrap();
+            let b = batch_of_len(100, ts);
+            log.append(&b, NOW).unwrap();
         }
         log
     }
@@ -382,8 +382,8 @@ mod tests {
             .delete_old_segments(&policy(0, 0), NOW + DAY, 3)
             .unwrap()
             .is_empty());
-        let mut b = batch_of_len(100, NOW);
-        assert_eq!(log.append(&mut b, NOW).unwrap().first_offset, 3);
+        let b = batch_of_len(100, NOW);
+        assert_eq!(log.append(&b, NOW).unwrap().first_offset, 3);
     }
 
     #[test]
