@@ -1094,8 +1094,11 @@ fn replace_static_member(
     let is_leader = group.leader.as_deref() == Some(new_id.as_str());
     match group.state {
         GroupState::Stable => {
+            // A static leader is answered too (with the members, and skip_assignment from
+            // v9; an older leader's SyncGroup in Stable just gets the stored assignment), as
+            // Kafka does since KIP-814.
             let unchanged = group.select_protocol() == group.protocol_name;
-            if unchanged && (!is_leader || new.version >= 9) {
+            if unchanged {
                 if let Some(m) = group.members.get_mut(&new_id) {
                     m.awaiting_join = None;
                 }
