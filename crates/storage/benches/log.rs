@@ -21,7 +21,7 @@ fn append(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(5))
         .warm_up_time(Duration::from_secs(1));
     for size in [16 << 10, 1 << 20] {
-        let mut records = batch_of_len(size, 0);
+        let records = batch_of_len(size, 0);
         group.throughput(Throughput::Bytes(size as u64));
         group.bench_with_input(
             BenchmarkId::from_parameter(format!("{}KiB", size >> 10)),
@@ -40,7 +40,7 @@ fn append(c: &mut Criterion) {
                             written = 0;
                         }
                         let start = Instant::now();
-                        log.append(&mut records, 0).unwrap();
+                        log.append(&records, 0).unwrap();
                         elapsed += start.elapsed();
                         written += size;
                     }
@@ -75,7 +75,7 @@ fn read(c: &mut Criterion) {
         if i % 256 == 0 {
             records = batch_of_len(1024, i64::from(i / 256) * 1000);
         }
-        log.append(&mut records, 0).unwrap();
+        log.append(&records, 0).unwrap();
     }
     let max_ts: u64 = 1023 * 1000 + 1; // largest timestamp written, inclusive
     let leo = log.log_end_offset();

@@ -25,7 +25,7 @@ fn small_segments() -> LogConfig {
 fn fill(log: &mut Log) {
     for i in 0..20 {
         let info = log
-            .append(&mut idempotent_batch(7, 0, i * 3, 3), 2_000)
+            .append(&idempotent_batch(7, 0, i * 3, 3), 2_000)
             .unwrap();
         assert!(!info.duplicate);
         assert_eq!(info.first_offset, i64::from(i) * 3);
@@ -35,26 +35,26 @@ fn fill(log: &mut Log) {
 fn assert_dedups_last_batch(log: &mut Log) {
     let leo = log.log_end_offset();
     let info = log
-        .append(&mut idempotent_batch(7, 0, 57, 3), 3_000)
+        .append(&idempotent_batch(7, 0, 57, 3), 3_000)
         .unwrap();
     assert!(info.duplicate);
     assert_eq!((info.first_offset, info.last_offset), (57, 59));
     assert_eq!(log.log_end_offset(), leo);
     // The one before is remembered too, and the next one continues the sequence.
     assert!(
-        log.append(&mut idempotent_batch(7, 0, 54, 3), 3_000)
+        log.append(&idempotent_batch(7, 0, 54, 3), 3_000)
             .unwrap()
             .duplicate
     );
     let err = log
-        .append(&mut idempotent_batch(7, 0, 61, 1), 3_000)
+        .append(&idempotent_batch(7, 0, 61, 1), 3_000)
         .unwrap_err();
     assert!(
         matches!(err, StorageError::OutOfOrderSequence { expected: 60, .. }),
         "{err}"
     );
     let info = log
-        .append(&mut idempotent_batch(7, 0, 60, 1), 3_000)
+        .append(&idempotent_batch(7, 0, 60, 1), 3_000)
         .unwrap();
     assert_eq!((info.first_offset, info.duplicate), (60, false));
 }
@@ -63,23 +63,23 @@ fn assert_dedups_last_batch(log: &mut Log) {
 fn duplicates_are_not_written_and_errors_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), LogConfig::default(), 0).unwrap();
-    let mut b = idempotent_batch(1, 0, 0, 5);
-    assert_eq!(log.append(&mut b.clone(), 1).unwrap().first_offset, 0);
+    let b = idempotent_batch(1, 0, 0, 5);
+    assert_eq!(log.append(&b.clone(), 1).unwrap().first_offset, 0);
     let size = log.size_bytes();
-    let dup = log.append(&mut b, 1).unwrap();
+    let dup = log.append(&b, 1).unwrap();
     assert!(dup.duplicate);
     assert_eq!((dup.first_offset, dup.last_offset, dup.bytes), (0, 4, 0));
     assert_eq!(log.size_bytes(), size);
 
     // A non-idempotent batch between them is not checked.
-    log.append(&mut test_util::batch(2, 10, 1), 1).unwrap();
+    log.append(&test_util::batch(2, 10, 1), 1).unwrap();
     let err = log
-        .append(&mut idempotent_batch(1, 0, 6, 1), 1)
+        .append(&idempotent_batch(1, 0, 6, 1), 1)
         .unwrap_err();
     assert!(matches!(err, StorageError::OutOfOrderSequence { .. }));
-    log.append(&mut idempotent_batch(1, 1, 0, 1), 1).unwrap();
+    log.append(&idempotent_batch(1, 1, 0, 1), 1).unwrap();
     let err = log
-        .append(&mut idempotent_batch(1, 0, 5, 1), 1)
+        .append(&idempotent_batch(1, 0, 5, 1), 1)
         .unwrap_err();
     assert!(matches!(
         err,
@@ -93,7 +93,7 @@ fn duplicates_are_not_written_and_errors_write_nothing() {
     // A record set with a good batch then a gap is refused whole.
     let mut set = idempotent_batch(1, 1, 1, 1);
     set.extend(idempotent_batch(1, 1, 5, 1));
-    assert!(log.append(&mut set, 1).is_err());
+    assert!(log.append(&set, 1).is_err());
     assert_eq!(log.log_end_offset(), 8);
     assert_eq!(log.producer_state().entry(1).unwrap().last_seq(), Some(0));
 }
@@ -132,12 +132,12 @@ fn state_is_rebuilt_from_batch_headers_after_a_crash() {
     }
     let mut log = Log::open(dir.path(), small_segments(), 0).unwrap();
     let info = log
-        .append(&mut idempotent_batch(7, 0, 60, 1), 3_000)
+        .append(&idempotent_batch(7, 0, 60, 1), 3_000)
         .unwrap();
     assert!(info.duplicate);
     assert_eq!(info.first_offset, 60);
     assert!(
-        log.append(&mut idempotent_batch(7, 0, 57, 3), 3_000)
+        log.append(&idempotent_batch(7, 0, 57, 3), 3_000)
             .unwrap()
             .duplicate
     );
@@ -173,7 +173,7 @@ fn idle_producers_expire() {
         ..LogConfig::default()
     };
     let mut log = Log::open(dir.path(), config, 0).unwrap();
-    log.append(&mut idempotent_batch(3, 0, 0, 1), 1_000)
+    log.append(&idempotent_batch(3, 0, 0, 1), 1_000)
         .unwrap();
     log.remove_expired_producers(1_500);
     assert_eq!(log.producer_state().len(), 1);
@@ -181,7 +181,7 @@ fn idle_producers_expire() {
     assert!(log.producer_state().is_empty());
     // Unknown again: any sequence is accepted (Kafka 2.5+).
     assert!(
-        !log.append(&mut idempotent_batch(3, 0, 9, 1), 2_000)
+        !log.append(&idempotent_batch(3, 0, 9, 1), 2_000)
             .unwrap()
             .duplicate
     );

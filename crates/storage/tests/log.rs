@@ -32,8 +32,8 @@ fn batches_of(data: &FetchData) -> Vec<(i64, i64)> {
 fn fill(log: &mut Log, n: usize, records: i32, len: usize) -> Vec<(i64, i64)> {
     (0..n)
         .map(|i| {
-            let mut b = batch(records, len, 1000 * (i as i64 + 1));
-            let info = log.append(&mut b, 0).unwrap();
+            let b = batch(records, len, 1000 * (i as i64 + 1));
+            let info = log.append(&b, 0).unwrap();
             (info.first_offset, info.last_offset)
         })
         .collect()
@@ -72,15 +72,15 @@ fn empty_directory_opens_as_new_log() {
 fn append_assigns_contiguous_offsets_and_reads_back_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), LogConfig::default(), 0).unwrap();
-    let mut first = batch(3, 100, 10);
-    let info = log.append(&mut first, 5).unwrap();
+    let first = batch(3, 100, 10);
+    let info = log.append(&first, 5).unwrap();
     assert_eq!((info.first_offset, info.last_offset), (0, 2));
     assert_eq!(info.bytes, first.len());
     // Two batches in one append.
     let mut set = batch(2, 50, 30);
     let second_at = set.len();
     set.extend(batch(4, 50, 20));
-    let info = log.append(&mut set, 6).unwrap();
+    let info = log.append(&set, 6).unwrap();
     assert_eq!((info.first_offset, info.last_offset), (3, 8));
     assert_eq!((info.max_timestamp, info.offset_of_max_timestamp), (30, 3));
     assert_eq!(log.log_end_offset(), 9);
@@ -133,7 +133,7 @@ fn read_respects_max_bytes_min_one_batch_and_max_offset() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), LogConfig::default(), 0).unwrap();
     for _ in 0..5 {
-        log.append(&mut batch_of_len(100, 0), 0).unwrap();
+        log.append(&batch_of_len(100, 0), 0).unwrap();
     }
     let leo = log.log_end_offset();
     assert_eq!(batches_of(&log.read(0, 250, false, leo).unwrap()).len(), 2);
@@ -169,7 +169,7 @@ fn segments_roll_by_bytes_and_reads_cross_them() {
     let dir = tempfile::tempdir().unwrap();
     let mut log = Log::open(dir.path(), small_config(), 0).unwrap();
     for _ in 0..10 {
-        log.append(&mut batch_of_len(300, 0), 0).unwrap();
+        log.append(&batch_of_len(300, 0), 0).unwrap();
     }
     // Three 300-byte batches per 1000-byte segment.
     assert_eq!(log.segment_base_offsets(), vec![0, 3, 6, 9]);
@@ -196,15 +196,15 @@ fn segments_roll_by_time() {
         ..LogConfig::default()
     };
     let mut log = Log::open(dir.path(), config, 0).unwrap();
-    log.append(&mut batch(1, 10, 0), 10_000).unwrap();
-    log.append(&mut batch(1, 10, 0), 10_999).unwrap();
+    log.append(&batch(1, 10, 0), 10_000).unwrap();
+    log.append(&batch(1, 10, 0), 10_999).unwrap();
     assert_eq!(log.segment_count(), 1);
-    log.append(&mut batch(1, 10, 0), 11_000).unwrap();
+    log.append(&batch(1, 10, 0), 11_000).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 2]);
     // The clock of the new segment starts at its first append.
-    log.append(&mut batch(1, 10, 0), 11_999).unwrap();
+    log.append(&batch(1, 10, 0), 11_999).unwrap();
     assert_eq!(log.segment_count(), 2);
-    log.append(&mut batch(1, 10, 0), 12_000).unwrap();
+    log.append(&batch(1, 10, 0), 12_000).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 2, 4]);
 }
 
@@ -275,7 +275,7 @@ fn offset_for_timestamp_finds_the_first_batch_at_or_after() {
     // in time.
     for i in 0..30i64 {
         let ts = if i == 10 { 500 } else { 1000 * (i + 1) };
-        log.append(&mut batch(2, 100, ts), 0).unwrap();
+        log.append(&batch(2, 100, ts), 0).unwrap();
     }
     assert!(log.segment_count() > 2);
     let check = |log: &Log| {
@@ -331,10 +331,10 @@ fn flush_ms_fsyncs_on_a_late_append() {
         ..LogConfig::default()
     };
     let mut log = Log::open(dir.path(), config, 0).unwrap();
-    log.append(&mut batch(1, 1, 0), 1000).unwrap();
-    log.append(&mut batch(1, 1, 0), 1050).unwrap();
+    log.append(&batch(1, 1, 0), 1000).unwrap();
+    log.append(&batch(1, 1, 0), 1050).unwrap();
     assert_eq!(log.recovery_point(), 0);
-    log.append(&mut batch(1, 1, 0), 1100).unwrap();
+    log.append(&batch(1, 1, 0), 1100).unwrap();
     assert_eq!(log.recovery_point(), 3);
 }
 
@@ -349,8 +349,8 @@ fn invalid_record_sets_are_rejected_and_leave_the_log_unchanged() {
     good_then_torn.extend_from_slice(&torn[..torn.len() - 1]);
     let mut bad_magic = batch(1, 10, 0);
     bad_magic[16] = 1;
-    for mut records in [vec![], good_then_torn, bad_magic] {
-        let err = log.append(&mut records, 0).unwrap_err();
+    for records in [vec![], good_then_torn, bad_magic] {
+        let err = log.append(&records, 0).unwrap_err();
         assert!(matches!(err, StorageError::InvalidRecords { .. }), "{err}");
         assert!(!err.is_fatal());
     }
@@ -374,8 +374,8 @@ fn read_slices_survive_log_deletion() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t-0");
     let mut log = Log::open(&path, LogConfig::default(), 0).unwrap();
-    let mut b = batch(1, 10, 0);
-    log.append(&mut b, 0).unwrap();
+    let b = batch(1, 10, 0);
+    log.append(&b, 0).unwrap();
     let slice = log.read(0, 1000, true, 1).unwrap().slice.unwrap();
     log.delete().unwrap();
     assert!(!path.exists());

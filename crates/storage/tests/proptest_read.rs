@@ -24,7 +24,7 @@ proptest! {
         let mut log = Log::open(dir.path(), config.clone(), 0).unwrap();
         let mut spans = Vec::new();
         for (i, &(records, payload)) in batches.iter().enumerate() {
-            let info = log.append(&mut batch(records, payload, i as i64), 0).unwrap();
+            let info = log.append(&batch(records, payload, i as i64), 0).unwrap();
             spans.push((info.first_offset, info.last_offset));
         }
         let leo = log.log_end_offset();
@@ -68,7 +68,7 @@ proptest! {
         let mut log = Log::open(dir.path(), config.clone(), 0).unwrap();
         let mut batches = Vec::new();
         for &ts in &timestamps {
-            let info = log.append(&mut batch(2, 60, ts), 0).unwrap();
+            let info = log.append(&batch(2, 60, ts), 0).unwrap();
             batches.push((info.first_offset, ts));
         }
         if reopen {

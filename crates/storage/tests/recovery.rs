@@ -26,7 +26,7 @@ fn file(dir: &Path, base: i64, ext: &str) -> PathBuf {
 fn write_log(dir: &Path, n: i64) -> i64 {
     let mut log = Log::open(dir, config(), 0).unwrap();
     for i in 0..n {
-        log.append(&mut batch(2, 100, 1000 * (i + 1)), 0).unwrap();
+        log.append(&batch(2, 100, 1000 * (i + 1)), 0).unwrap();
     }
     log.log_end_offset()
 }
@@ -81,7 +81,7 @@ fn torn_tail_is_truncated_and_appends_continue() {
     assert!(size < len - 50, "the partial batch is gone from the file");
     assert_eq!(log.offset_for_timestamp(29_500).unwrap(), None);
     assert_eq!(log.max_timestamp_and_offset(), Some((29_000, 56)));
-    let info = log.append(&mut batch(1, 10, 99_000), 0).unwrap();
+    let info = log.append(&batch(1, 10, 99_000), 0).unwrap();
     assert_eq!(info.first_offset, 58);
     assert_eq!(
         log.offset_for_timestamp(29_500).unwrap(),
@@ -237,7 +237,7 @@ fn whole_garbage_segment_becomes_empty() {
     fs::write(file(dir.path(), 0, "log"), vec![0xabu8; 500]).unwrap();
     let mut log = Log::open(dir.path(), config(), 0).unwrap();
     assert_eq!((log.log_end_offset(), log.size_bytes()), (0, 0));
-    assert_eq!(log.append(&mut batch(1, 1, 0), 0).unwrap().first_offset, 0);
+    assert_eq!(log.append(&batch(1, 1, 0), 0).unwrap().first_offset, 0);
 }
 
 #[test]
@@ -248,11 +248,11 @@ fn segment_ms_after_restart_counts_from_the_first_batch_timestamp() {
         ..LogConfig::default()
     };
     let mut log = Log::open(dir.path(), config.clone(), 0).unwrap();
-    log.append(&mut batch(1, 1, 50_000), 50_000).unwrap();
+    log.append(&batch(1, 1, 50_000), 50_000).unwrap();
     log.close().unwrap();
     let mut log = Log::open(dir.path(), config, 1).unwrap();
-    log.append(&mut batch(1, 1, 50_500), 50_500).unwrap();
+    log.append(&batch(1, 1, 50_500), 50_500).unwrap();
     assert_eq!(log.segment_count(), 1);
-    log.append(&mut batch(1, 1, 51_000), 51_000).unwrap();
+    log.append(&batch(1, 1, 51_000), 51_000).unwrap();
     assert_eq!(log.segment_base_offsets(), vec![0, 2]);
 }
