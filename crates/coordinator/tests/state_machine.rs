@@ -69,11 +69,25 @@ fn sync_reply(fx: &Effects, token: Token) -> Option<SyncGroupResponse> {
 /// Dynamic member: MEMBER_ID_REQUIRED, then the real join. Returns the member id and the
 /// effects of the second join.
 fn join_new(c: &mut GroupCoordinator, token: Token, now: i64) -> (String, Effects) {
-    let fx = c.join_group(&join_req("", None, &["range"]), 9, "client", "/h", token, now);
+    let fx = c.join_group(
+        &join_req("", None, &["range"]),
+        9,
+        "client",
+        "/h",
+        token,
+        now,
+    );
     let r = join_reply(&fx, token).unwrap();
     assert_eq!(r.error_code, 79);
     let id = r.member_id.to_string();
-    let fx = c.join_group(&join_req(&id, None, &["range"]), 9, "client", "/h", token, now);
+    let fx = c.join_group(
+        &join_req(&id, None, &["range"]),
+        9,
+        "client",
+        "/h",
+        token,
+        now,
+    );
     (id, fx)
 }
 
@@ -129,13 +143,20 @@ fn stable_pair(c: &mut GroupCoordinator) -> (String, String) {
     assert_eq!(leader.leader.as_str(), m1);
     assert_eq!(leader.members.len(), 2);
     assert!(follower.members.is_empty());
-    assert_eq!(leader.protocol_name.as_ref().map(|p| p.as_str()), Some("range"));
+    assert_eq!(
+        leader.protocol_name.as_ref().map(|p| p.as_str()),
+        Some("range")
+    );
     let fx = sync(c, &m2, 2, &[], 4, 40);
     assert!(fx.replies.is_empty(), "follower waits for the leader");
     let fx = sync(c, &m1, 2, &[(&m1, "a1"), (&m2, "a2")], 5, 50);
     assert_eq!(sync_reply(&fx, 5).unwrap().assignment, Bytes::from("a1"));
     assert_eq!(sync_reply(&fx, 4).unwrap().assignment, Bytes::from("a2"));
-    assert_eq!(fx.records.len(), 1, "group metadata stored at the end of the rebalance");
+    assert_eq!(
+        fx.records.len(),
+        1,
+        "group metadata stored at the end of the rebalance"
+    );
     assert_eq!(state(c), GroupState::Stable);
     (m1, m2)
 }
@@ -155,7 +176,11 @@ fn join_sync_and_heartbeat_errors() {
     assert_eq!(state(&c), GroupState::Stable);
     // A newcomer without a protocol in common is refused.
     let fx = c.join_group(&join_req("", None, &["roundrobin"]), 9, "c", "/h", 11, 80);
-    assert_eq!(join_reply(&fx, 11).unwrap().error_code, 23, "INCONSISTENT_GROUP_PROTOCOL");
+    assert_eq!(
+        join_reply(&fx, 11).unwrap().error_code,
+        23,
+        "INCONSISTENT_GROUP_PROTOCOL"
+    );
     // Before v4 no MEMBER_ID_REQUIRED round trip.
     let fx = c.join_group(&join_req("", None, &["range"]), 3, "c", "/h", 12, 90);
     assert!(fx.replies.is_empty());
@@ -200,7 +225,10 @@ fn session_expiry_and_rebalance_timeout_remove_members() {
 fn parked_join_survives_while_waiting_and_initial_delay_holds_the_first_join() {
     let mut c = core(3000);
     let (_, fx) = join_new(&mut c, 1, 0);
-    assert!(fx.replies.is_empty(), "held by group.initial.rebalance.delay.ms");
+    assert!(
+        fx.replies.is_empty(),
+        "held by group.initial.rebalance.delay.ms"
+    );
     assert_eq!(c.next_deadline(), 3000);
     let (_, fx) = join_new(&mut c, 2, 1000);
     assert!(fx.replies.is_empty());
@@ -258,15 +286,24 @@ fn offsets_commit_checks_and_replay_rebuilds_the_same_state() {
         leader_epoch: 4,
         metadata: Some("m".into()),
     };
-    let e = c.offset_commit("g", 1, &m1, None, &[p(5)], 200).unwrap_err();
+    let e = c
+        .offset_commit("g", 1, &m1, None, &[p(5)], 200)
+        .unwrap_err();
     assert_eq!(e.code(), 22);
-    let e = c.offset_commit("g", 2, "ghost", None, &[p(5)], 200).unwrap_err();
+    let e = c
+        .offset_commit("g", 2, "ghost", None, &[p(5)], 200)
+        .unwrap_err();
     assert_eq!(e.code(), 25);
-    let e = c.offset_commit("g", -1, "", None, &[p(5)], 200).unwrap_err();
+    let e = c
+        .offset_commit("g", -1, "", None, &[p(5)], 200)
+        .unwrap_err();
     assert_eq!(e.code(), 25, "simple commits only for empty groups");
     let (errors, records) = c.offset_commit("g", 2, &m1, None, &[p(7)], 200).unwrap();
     assert_eq!(errors, vec![None]);
-    assert!(c.offset_fetch("g", None).is_empty(), "applied only after the append");
+    assert!(
+        c.offset_fetch("g", None).is_empty(),
+        "applied only after the append"
+    );
     let (_, simple) = c.offset_commit("solo", -1, "", None, &[p(3)], 210).unwrap();
 
     // Everything the coordinator would have written, replayed into a fresh core.
@@ -293,8 +330,22 @@ fn offsets_commit_checks_and_replay_rebuilds_the_same_state() {
         fresh.replay(decoded, 300);
     }
     assert_eq!(fresh.offset_fetch("g", None), c.offset_fetch("g", None));
-    assert_eq!(fresh.offset_fetch("g", None)[0].1[0].1.as_ref().unwrap().offset, 7);
-    assert_eq!(fresh.offset_fetch("solo", None)[0].1[0].1.as_ref().unwrap().offset, 3);
+    assert_eq!(
+        fresh.offset_fetch("g", None)[0].1[0]
+            .1
+            .as_ref()
+            .unwrap()
+            .offset,
+        7
+    );
+    assert_eq!(
+        fresh.offset_fetch("solo", None)[0].1[0]
+            .1
+            .as_ref()
+            .unwrap()
+            .offset,
+        3
+    );
     let g = fresh.group("g").unwrap();
     assert_eq!((g.state, g.generation), (GroupState::Stable, m_b));
     assert_eq!(g.members.len(), 2);
