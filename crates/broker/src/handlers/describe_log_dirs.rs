@@ -101,6 +101,10 @@ fn describe(
 
 /// `(total, usable)` bytes of the file system holding `dir` (usable: what an unprivileged
 /// process may still write, as Java's `FileStore.getUsableSpace`).
+#[allow(
+    clippy::useless_conversion,
+    reason = "statvfs field types are u64 on Linux but narrower on other Unixes"
+)]
 fn disk_space(dir: &Path) -> Option<(i64, i64)> {
     let st = nix::sys::statvfs::statvfs(dir)
         .map_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "statvfs failed"))
