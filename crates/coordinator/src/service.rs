@@ -195,7 +195,7 @@ impl GroupCoordinatorService {
                 reason: format!("{e:#}"),
             })?;
             partition
-                .append_as_leader(&mut buf, now)
+                .append_as_leader(&buf, now)
                 .map_err(|source| CoordinatorError::Log {
                     partition: p,
                     source,
