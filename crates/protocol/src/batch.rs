@@ -47,6 +47,8 @@ pub enum BatchError {
     UnknownCodec { codec: i16 },
     #[error("empty record set")]
     Empty,
+    #[error("records cannot be decoded: {reason}")]
+    Undecodable { reason: String },
 }
 
 /// A read-only view of one record batch's header.
@@ -229,6 +231,35 @@ impl<'a> Iterator for BatchIter<'a> {
     }
 }
 
+/// The offset and timestamp of the first record of `batch` whose timestamp is at or after
+/// `target` (what ListOffsets by timestamp answers in Kafka), or `None` if every record is
+/// older.
+///
+/// This decodes (and, for compressed batches, decompresses) the one batch: ListOffsets is not
+/// a hot path, and Kafka does the same. For `LogAppendTime` batches every record carries the
+/// batch's max timestamp, so the answer is the first record.
+pub fn find_record_at_or_after(
+    batch: &[u8],
+    target: i64,
+) -> Result<Option<(i64, i64)>, BatchError> {
+    let header = BatchHeader::parse(batch)?;
+    if header.is_log_append_time() {
+        let ts = header.max_timestamp();
+        return Ok((ts >= target).then(|| (header.base_offset(), ts)));
+    }
+    let mut bytes = bytes::Bytes::copy_from_slice(header.as_bytes());
+    let set = kafka_protocol::records::RecordBatchDecoder::decode(&mut bytes).map_err(|e| {
+        BatchError::Undecodable {
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(set
+        .records
+        .iter()
+        .find(|r| r.timestamp >= target)
+        .map(|r| (r.offset, r.timestamp)))
+}
+
 /// In-place rewrites the leader makes to a batch it accepted.
 pub mod rewrite {
     use super::{be_i16, CRC_START};
@@ -339,6 +370,57 @@ mod tests {
         assert_eq!(h.last_offset(), 43);
         assert!(h.is_log_append_time());
         assert_eq!(h.max_timestamp(), 1_700_000_000_000);
+    }
+
+    /// A batch of five records with timestamps 100, 110, ..., 140, encoded by kafka-protocol.
+    fn timed_batch(compression: kafka_protocol::records::Compression) -> Vec<u8> {
+        use kafka_protocol::records::{
+            Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
+        };
+        let records: Vec<Record> = (0..5)
+            .map(|i| Record {
+                transactional: false,
+                control: false,
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: -1,
+                producer_epoch: -1,
+                timestamp_type: TimestampType::Creation,
+                offset: 40 + i,
+                // kafka-protocol starts a new batch when offset - sequence changes.
+                sequence: i as i32,
+                timestamp: 100 + 10 * i,
+                key: None,
+                value: Some(bytes::Bytes::from_static(b"value")),
+                headers: Default::default(),
+            })
+            .collect();
+        let mut buf = bytes::BytesMut::new();
+        RecordBatchEncoder::encode(
+            &mut buf,
+            &records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression,
+            },
+        )
+        .unwrap();
+        buf.to_vec()
+    }
+
+    #[test]
+    fn finds_the_exact_record_by_timestamp_even_compressed() {
+        use kafka_protocol::records::Compression;
+        for compression in [Compression::None, Compression::Gzip, Compression::Zstd] {
+            let b = timed_batch(compression);
+            assert_eq!(find_record_at_or_after(&b, 0).unwrap(), Some((40, 100)));
+            assert_eq!(find_record_at_or_after(&b, 111).unwrap(), Some((42, 120)));
+            assert_eq!(find_record_at_or_after(&b, 140).unwrap(), Some((44, 140)));
+            assert_eq!(find_record_at_or_after(&b, 141).unwrap(), None);
+        }
+        let mut lat = timed_batch(Compression::None);
+        rewrite::set_log_append_time(&mut lat, 500);
+        assert_eq!(find_record_at_or_after(&lat, 120).unwrap(), Some((40, 500)));
     }
 
     #[test]

@@ -640,9 +640,23 @@ impl LogSegment {
                 .max(self.offset_index.lookup(below.offset)?.position),
             (None, _) => 0,
         };
-        Ok(self
-            .scan_from(u64::from(start), |b| b.max_timestamp >= timestamp)?
-            .map(|b| (b.base_offset, b.max_timestamp)))
+        let Some(b) = self.scan_from(u64::from(start), |b| b.max_timestamp >= timestamp)? else {
+            return Ok(None);
+        };
+        // The batch holds the answer; Kafka returns the exact record, so look inside it.
+        let mut bytes = vec![0u8; usize::try_from(b.len).unwrap_or(0)];
+        self.log
+            .read_exact_at(&mut bytes, b.position)
+            .map_err(StorageError::io(
+                "read batch for timestamp lookup",
+                &self.log_path,
+            ))?;
+        match weir_protocol::batch::find_record_at_or_after(&bytes, timestamp) {
+            Ok(Some(found)) => Ok(Some(found)),
+            // Only possible if the batch's max timestamp field disagrees with its records:
+            // the batch-level answer is the best there is.
+            Ok(None) | Err(_) => Ok(Some((b.base_offset, b.max_timestamp))),
+        }
     }
 
     /// fsyncs the `.log` and both indexes.

@@ -229,7 +229,8 @@ fn batch_error(e: BatchError) -> (ResponseError, Option<String>) {
         | BatchError::InvalidLength { .. }
         | BatchError::CrcMismatch { .. }
         | BatchError::UnknownCodec { .. }
-        | BatchError::Empty => ResponseError::CorruptMessage,
+        | BatchError::Empty
+        | BatchError::Undecodable { .. } => ResponseError::CorruptMessage,
     };
     (code, Some(e.to_string()))
 }
