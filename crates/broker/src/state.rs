@@ -23,12 +23,12 @@ pub struct BrokerState {
     metadata: Mutex<MetadataStore>,
     image: RwLock<Arc<MetadataImage>>,
     pub replicas: ReplicaManager,
+    /// Producer ids handed out by InitProducerId.
+    pub producer_ids: crate::handlers::init_producer_id::ProducerIdManager,
     /// The group coordinator (see `groups.rs`); loaded on start-up or first use.
     pub groups: Arc<GroupCoordinatorService>,
     /// Serializes creating and loading `__consumer_offsets`.
     pub(crate) groups_load: tokio::sync::Mutex<()>,
-    /// Producer ids handed out by InitProducerId.
-    pub producer_ids: crate::handlers::init_producer_id::ProducerIdManager,
 }
 
 impl BrokerState {
@@ -56,9 +56,9 @@ impl BrokerState {
             metadata: Mutex::new(metadata),
             image: RwLock::new(image.clone()),
             replicas,
+            producer_ids: Default::default(),
             groups,
             groups_load: tokio::sync::Mutex::new(()),
-            producer_ids: Default::default(),
         };
         state.sync_replicas(&image, None)?;
         Ok(state)

@@ -47,7 +47,10 @@ mod tests {
         let mut buf = BytesMut::from(&[0u8, 0, 1, 0][..]);
         assert!(matches!(
             split_frame(&mut buf, 100),
-            Err(ProtocolError::FrameTooLarge { size: 256, max: 100 })
+            Err(ProtocolError::FrameTooLarge {
+                size: 256,
+                max: 100
+            })
         ));
         let mut buf = BytesMut::from(&[0xffu8, 0xff, 0xff, 0xff][..]);
         assert!(matches!(

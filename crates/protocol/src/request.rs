@@ -95,9 +95,9 @@ pub fn api_name(key: ApiKey) -> &'static str {
         ApiKey::AlterConfigs => "AlterConfigs",
         ApiKey::IncrementalAlterConfigs => "IncrementalAlterConfigs",
         ApiKey::DescribeCluster => "DescribeCluster",
+        ApiKey::InitProducerId => "InitProducerId",
         ApiKey::DeleteRecords => "DeleteRecords",
         ApiKey::DescribeLogDirs => "DescribeLogDirs",
-        ApiKey::InitProducerId => "InitProducerId",
         ApiKey::FindCoordinator => "FindCoordinator",
         ApiKey::JoinGroup => "JoinGroup",
         ApiKey::SyncGroup => "SyncGroup",
@@ -136,8 +136,12 @@ mod tests {
 
     #[test]
     fn decodes_supported_versions() {
-        let req = decode_request(frame(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default()))
-            .unwrap();
+        let req = decode_request(frame(
+            ApiKey::ApiVersions,
+            3,
+            &ApiVersionsRequest::default(),
+        ))
+        .unwrap();
         assert_eq!(req.api_key, ApiKey::ApiVersions);
         assert_eq!(req.header.correlation_id, 7);
         let req = decode_request(frame(ApiKey::Metadata, 12, &MetadataRequest::default())).unwrap();
@@ -150,7 +154,10 @@ mod tests {
         f[2..4].copy_from_slice(&99i16.to_be_bytes());
         assert!(matches!(
             decode_request(f.freeze()),
-            Err(ProtocolError::UnsupportedVersion { api_version: 99, .. })
+            Err(ProtocolError::UnsupportedVersion {
+                api_version: 99,
+                ..
+            })
         ));
         let bad = Bytes::from_static(&[0x7f, 0x7f, 0, 0, 0, 0, 0, 1]);
         assert!(matches!(

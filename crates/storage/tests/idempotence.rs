@@ -34,9 +34,7 @@ fn fill(log: &mut Log) {
 
 fn assert_dedups_last_batch(log: &mut Log) {
     let leo = log.log_end_offset();
-    let info = log
-        .append(&idempotent_batch(7, 0, 57, 3), 3_000)
-        .unwrap();
+    let info = log.append(&idempotent_batch(7, 0, 57, 3), 3_000).unwrap();
     assert!(info.duplicate);
     assert_eq!((info.first_offset, info.last_offset), (57, 59));
     assert_eq!(log.log_end_offset(), leo);
@@ -53,9 +51,7 @@ fn assert_dedups_last_batch(log: &mut Log) {
         matches!(err, StorageError::OutOfOrderSequence { expected: 60, .. }),
         "{err}"
     );
-    let info = log
-        .append(&idempotent_batch(7, 0, 60, 1), 3_000)
-        .unwrap();
+    let info = log.append(&idempotent_batch(7, 0, 60, 1), 3_000).unwrap();
     assert_eq!((info.first_offset, info.duplicate), (60, false));
 }
 
@@ -73,14 +69,10 @@ fn duplicates_are_not_written_and_errors_write_nothing() {
 
     // A non-idempotent batch between them is not checked.
     log.append(&test_util::batch(2, 10, 1), 1).unwrap();
-    let err = log
-        .append(&idempotent_batch(1, 0, 6, 1), 1)
-        .unwrap_err();
+    let err = log.append(&idempotent_batch(1, 0, 6, 1), 1).unwrap_err();
     assert!(matches!(err, StorageError::OutOfOrderSequence { .. }));
     log.append(&idempotent_batch(1, 1, 0, 1), 1).unwrap();
-    let err = log
-        .append(&idempotent_batch(1, 0, 5, 1), 1)
-        .unwrap_err();
+    let err = log.append(&idempotent_batch(1, 0, 5, 1), 1).unwrap_err();
     assert!(matches!(
         err,
         StorageError::InvalidProducerEpoch {
@@ -131,9 +123,7 @@ fn state_is_rebuilt_from_batch_headers_after_a_crash() {
         s.delete().unwrap();
     }
     let mut log = Log::open(dir.path(), small_segments(), 0).unwrap();
-    let info = log
-        .append(&idempotent_batch(7, 0, 60, 1), 3_000)
-        .unwrap();
+    let info = log.append(&idempotent_batch(7, 0, 60, 1), 3_000).unwrap();
     assert!(info.duplicate);
     assert_eq!(info.first_offset, 60);
     assert!(
@@ -173,8 +163,7 @@ fn idle_producers_expire() {
         ..LogConfig::default()
     };
     let mut log = Log::open(dir.path(), config, 0).unwrap();
-    log.append(&idempotent_batch(3, 0, 0, 1), 1_000)
-        .unwrap();
+    log.append(&idempotent_batch(3, 0, 0, 1), 1_000).unwrap();
     log.remove_expired_producers(1_500);
     assert_eq!(log.producer_state().len(), 1);
     log.remove_expired_producers(2_000);

@@ -92,14 +92,14 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
         RequestKind::DescribeCluster(req) => msg(ResponseKind::DescribeCluster(
             describe_cluster::handle(state, req, v),
         )),
+        RequestKind::InitProducerId(req) => msg(ResponseKind::InitProducerId(
+            init_producer_id::handle(state, req, v).await,
+        )),
         RequestKind::DeleteRecords(req) => msg(ResponseKind::DeleteRecords(
             delete_records::handle(state, req, v).await,
         )),
         RequestKind::DescribeLogDirs(req) => msg(ResponseKind::DescribeLogDirs(
             describe_log_dirs::handle(state, req, v).await,
-        )),
-        RequestKind::InitProducerId(req) => msg(ResponseKind::InitProducerId(
-            init_producer_id::handle(state, req, v).await,
         )),
         RequestKind::FindCoordinator(req) => msg(ResponseKind::FindCoordinator(
             find_coordinator::handle(state, req, v).await,
