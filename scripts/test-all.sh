@@ -14,6 +14,9 @@ ALL_STEPS=(fmt clippy test bench fuzz release compat_setup compat)
 if [ "$#" -gt 0 ]; then STEPS=("$@"); else STEPS=("${ALL_STEPS[@]}"); fi
 
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Honour a relocated cargo target dir (CARGO_TARGET_DIR) for the binary the compat suite runs.
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+export WEIR_BIN="${WEIR_BIN:-$TARGET_DIR/release/weir}"
 START_ALL=$(date +%s)
 declare -a SUMMARY=()
 
@@ -72,7 +75,7 @@ step_fuzz() {
 
 step_release() {
   cargo build --release -p weir-cli
-  ls -l target/release/weir
+  ls -l "$TARGET_DIR/release/weir"
 }
 
 step_compat_setup() {
