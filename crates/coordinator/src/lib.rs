@@ -12,6 +12,9 @@
 //!   group-to-partition hash.
 //! - [`GroupCoordinatorService`] (`service.rs`): the async shell: clock, timers, appends to the
 //!   partitions, parked JoinGroup/SyncGroup replies.
+//! - The transaction coordinator, built the same way: [`TransactionCoordinator`]
+//!   (`txn_coordinator.rs`, I/O-free), its `__transaction_state` records (`txn_records.rs`)
+//!   and [`TxnCoordinatorService`] (`txn_service.rs`, appends, markers, timeouts).
 //!
 //! Owns: group and offset semantics and their record format. Does not own: the wire (the
 //! broker's handlers turn requests into calls here), which partitions exist (the broker
@@ -23,6 +26,9 @@ mod error;
 mod group;
 pub mod records;
 mod service;
+mod txn_coordinator;
+pub mod txn_records;
+mod txn_service;
 
 pub use coordinator::{
     group_id, CommitPartition, CoordinatorConfig, Effects, GroupCoordinator, GroupDescription,
@@ -32,3 +38,8 @@ pub use error::CoordinatorError;
 pub use group::{Group, GroupState, Member, Token};
 pub use records::{partition_for, CoordinatorRecord, OffsetAndMetadata, CONSUMER_OFFSETS_TOPIC};
 pub use service::GroupCoordinatorService;
+pub use txn_coordinator::{
+    TransactionCoordinator, TxnAction, TxnConfig, TxnDescription, TxnEffects, TxnMarker,
+};
+pub use txn_records::{TxnMetadata, TxnRecord, TxnState, TRANSACTION_STATE_TOPIC};
+pub use txn_service::{PartitionLookup, TxnCoordinatorService};

@@ -252,7 +252,7 @@ fn decode_group_value(bytes: &[u8]) -> Result<GroupMetadataRecord, CoordinatorEr
     })
 }
 
-fn put_string(b: &mut BytesMut, s: &str) {
+pub(crate) fn put_string(b: &mut BytesMut, s: &str) {
     b.put_i16(i16::try_from(s.len()).unwrap_or(i16::MAX));
     b.put_slice(
         s.as_bytes()
@@ -261,7 +261,7 @@ fn put_string(b: &mut BytesMut, s: &str) {
     );
 }
 
-fn put_nullable_string(b: &mut BytesMut, s: Option<&str>) {
+pub(crate) fn put_nullable_string(b: &mut BytesMut, s: Option<&str>) {
     match s {
         Some(s) => put_string(b, s),
         None => b.put_i16(-1),
@@ -274,24 +274,24 @@ fn put_bytes(b: &mut BytesMut, bytes: &[u8]) {
 }
 
 /// A bounds-checked reader: malformed input is an error, never a panic.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     buf: &'a [u8],
     what: &'static str,
 }
 
 impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8], what: &'static str) -> Self {
+    pub(crate) fn new(buf: &'a [u8], what: &'static str) -> Self {
         Self { buf, what }
     }
 
-    fn error(&self, reason: String) -> CoordinatorError {
+    pub(crate) fn error(&self, reason: String) -> CoordinatorError {
         CoordinatorError::MalformedRecord {
             what: self.what,
             reason,
         }
     }
 
-    fn need(&self, n: usize) -> Result<(), CoordinatorError> {
+    pub(crate) fn need(&self, n: usize) -> Result<(), CoordinatorError> {
         if self.buf.remaining() < n {
             return Err(self.error(format!(
                 "truncated: need {n} bytes, have {}",
@@ -301,29 +301,29 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn i16(&mut self) -> Result<i16, CoordinatorError> {
+    pub(crate) fn i16(&mut self) -> Result<i16, CoordinatorError> {
         self.need(2)?;
         Ok(self.buf.get_i16())
     }
 
-    fn i32(&mut self) -> Result<i32, CoordinatorError> {
+    pub(crate) fn i32(&mut self) -> Result<i32, CoordinatorError> {
         self.need(4)?;
         Ok(self.buf.get_i32())
     }
 
-    fn i64(&mut self) -> Result<i64, CoordinatorError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, CoordinatorError> {
         self.need(8)?;
         Ok(self.buf.get_i64())
     }
 
-    fn take(&mut self, len: usize) -> Result<&'a [u8], CoordinatorError> {
+    pub(crate) fn take(&mut self, len: usize) -> Result<&'a [u8], CoordinatorError> {
         self.need(len)?;
         let (head, tail) = self.buf.split_at(len);
         self.buf = tail;
         Ok(head)
     }
 
-    fn nullable_string(&mut self) -> Result<Option<String>, CoordinatorError> {
+    pub(crate) fn nullable_string(&mut self) -> Result<Option<String>, CoordinatorError> {
         let len = self.i16()?;
         if len < 0 {
             return Ok(None);
@@ -334,11 +334,11 @@ impl<'a> Reader<'a> {
             .map_err(|e| self.error(e.to_string()))
     }
 
-    fn string(&mut self) -> Result<String, CoordinatorError> {
+    pub(crate) fn string(&mut self) -> Result<String, CoordinatorError> {
         self.nullable_string().map(Option::unwrap_or_default)
     }
 
-    fn bytes(&mut self) -> Result<Bytes, CoordinatorError> {
+    pub(crate) fn bytes(&mut self) -> Result<Bytes, CoordinatorError> {
         let len = self.i32()?;
         if len < 0 {
             return Ok(Bytes::new());

@@ -33,13 +33,13 @@ const REPLAY_READ_BYTES: usize = 4 << 20;
 
 /// Milliseconds since the Unix epoch, advanced by tokio's clock (so paused-time tests move it).
 #[derive(Debug)]
-struct Clock {
+pub(crate) struct Clock {
     base_wall_ms: i64,
     base: tokio::time::Instant,
 }
 
 impl Clock {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let base_wall_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -50,12 +50,12 @@ impl Clock {
         }
     }
 
-    fn now_ms(&self) -> i64 {
+    pub(crate) fn now_ms(&self) -> i64 {
         let elapsed = i64::try_from(self.base.elapsed().as_millis()).unwrap_or(i64::MAX);
         self.base_wall_ms.saturating_add(elapsed)
     }
 
-    fn instant_at(&self, ms: i64) -> tokio::time::Instant {
+    pub(crate) fn instant_at(&self, ms: i64) -> tokio::time::Instant {
         let offset = u64::try_from(ms.saturating_sub(self.base_wall_ms)).unwrap_or(0);
         self.base + Duration::from_millis(offset)
     }
@@ -155,51 +155,17 @@ impl GroupCoordinatorService {
         let Some(partitions) = partitions.as_ref() else {
             return Err(CoordinatorError::PartitionNotLoaded { partition: -1 });
         };
-        let mut by_partition: BTreeMap<i32, Vec<Record>> = BTreeMap::new();
+        let mut by_partition: BTreeMap<i32, Vec<(Bytes, Option<Bytes>)>> = BTreeMap::new();
         for r in records {
-            let (key, value) = r.encode();
             let p = partition_for(r.group(), self.num_partitions);
-            let batch = by_partition.entry(p).or_default();
-            let offset = i64::try_from(batch.len()).unwrap_or(0);
-            batch.push(Record {
-                transactional: false,
-                control: false,
-                delete_horizon: false,
-                partition_leader_epoch: 0,
-                producer_id: -1,
-                producer_epoch: -1,
-                timestamp_type: TimestampType::Creation,
-                offset,
-                sequence: -1,
-                timestamp: now,
-                key: Some(key),
-                value,
-                headers: Default::default(),
-            });
+            by_partition.entry(p).or_default().push(r.encode());
         }
         for (p, batch) in by_partition {
             let partition = usize::try_from(p)
                 .ok()
                 .and_then(|i| partitions.get(i))
                 .ok_or(CoordinatorError::PartitionNotLoaded { partition: p })?;
-            let mut buf = BytesMut::new();
-            RecordBatchEncoder::encode(
-                &mut buf,
-                &batch,
-                &RecordEncodeOptions {
-                    version: 2,
-                    compression: Compression::None,
-                },
-            )
-            .map_err(|e| CoordinatorError::Encode {
-                reason: format!("{e:#}"),
-            })?;
-            partition
-                .append_as_leader(&buf, now)
-                .map_err(|source| CoordinatorError::Log {
-                    partition: p,
-                    source,
-                })?;
+            append_key_values(partition, batch, now)?;
         }
         Ok(())
     }
@@ -295,6 +261,21 @@ impl GroupCoordinatorService {
         .unwrap_or(Err(ResponseError::UnknownServerError))
     }
 
+    /// Appends offset records committed by a transaction (validated when TxnOffsetCommit
+    /// arrived) and applies them. Blocking: call from a blocking thread.
+    pub(crate) fn append_offsets_blocking(
+        &self,
+        records: Vec<CoordinatorRecord>,
+    ) -> Result<(), CoordinatorError> {
+        let mut inner = self.lock();
+        let now = self.clock.now_ms();
+        self.append(&records, now)?;
+        for r in records {
+            inner.core.replay(r, now);
+        }
+        Ok(())
+    }
+
     /// Reads the core without changing it.
     pub fn read<R>(&self, f: impl FnOnce(&GroupCoordinator) -> R) -> R {
         f(&self.lock().core)
@@ -337,13 +318,83 @@ fn replay_partition(
     now: i64,
 ) -> Result<usize, CoordinatorError> {
     let index = partition.index();
+    let mut count = 0;
+    for_each_record(partition, |offset, key, value| {
+        match CoordinatorRecord::decode(key, value) {
+            Ok(Some(r)) => {
+                core.replay(r, now);
+                count += 1;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(partition = index, offset, error = %e, "skipping undecodable __consumer_offsets record");
+            }
+        }
+    })?;
+    Ok(count)
+}
+
+/// Appends `(key, value)` records as one uncompressed batch (a coordinator's record format:
+/// no producer id, create time `now`).
+pub(crate) fn append_key_values(
+    partition: &Partition,
+    records: Vec<(Bytes, Option<Bytes>)>,
+    now: i64,
+) -> Result<(), CoordinatorError> {
+    let p = partition.index();
+    let batch: Vec<Record> = records
+        .into_iter()
+        .enumerate()
+        .map(|(i, (key, value))| Record {
+            transactional: false,
+            control: false,
+            delete_horizon: false,
+            partition_leader_epoch: 0,
+            producer_id: -1,
+            producer_epoch: -1,
+            timestamp_type: TimestampType::Creation,
+            offset: i64::try_from(i).unwrap_or(0),
+            sequence: -1,
+            timestamp: now,
+            key: Some(key),
+            value,
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &batch,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .map_err(|e| CoordinatorError::Encode {
+        reason: format!("{e:#}"),
+    })?;
+    partition
+        .append_as_leader(&buf, now)
+        .map_err(|source| CoordinatorError::Log {
+            partition: p,
+            source,
+        })?;
+    Ok(())
+}
+
+/// Calls `f(offset, key, value)` for every keyed data record of a partition, from its log
+/// start to its high watermark (control records are skipped).
+pub(crate) fn for_each_record(
+    partition: &Partition,
+    mut f: impl FnMut(i64, &[u8], Option<&[u8]>),
+) -> Result<(), CoordinatorError> {
+    let index = partition.index();
     let read_err = |reason: String| CoordinatorError::Read {
         partition: index,
         reason,
     };
     let end = partition.high_watermark();
     let mut offset = partition.log_start_offset();
-    let mut count = 0;
     while offset < end {
         let data = partition
             .read(offset, REPLAY_READ_BYTES, true)
@@ -369,16 +420,7 @@ fn replay_partition(
                 let Some(key) = record.key.as_deref() else {
                     continue;
                 };
-                match CoordinatorRecord::decode(key, record.value.as_deref()) {
-                    Ok(Some(r)) => {
-                        core.replay(r, now);
-                        count += 1;
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::warn!(partition = index, offset = record.offset, error = %e, "skipping undecodable __consumer_offsets record");
-                    }
-                }
+                f(record.offset, key, record.value.as_deref());
             }
         }
         if offset == before {
@@ -386,5 +428,5 @@ fn replay_partition(
             break;
         }
     }
-    Ok(count)
+    Ok(())
 }
