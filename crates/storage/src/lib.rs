@@ -14,6 +14,8 @@
 //!   checked, a torn or corrupt tail truncated and their indexes rebuilt.
 //! - **Retention** (`retention.rs`, [`RetentionPolicy`]): deleting whole old segments by
 //!   `retention.ms` / `retention.bytes`, and moving the log start offset (DeleteRecords).
+//! - **Compaction** (`cleaner.rs`, [`CleanPlan`]): the log cleaner of `cleanup.policy=compact`
+//!   topics, keeping the latest record per key in closed segments, swapped in atomically.
 //! - **Checkpoints** ([`OffsetCheckpoint`]): Kafka's `recovery-point-offset-checkpoint` and
 //!   friends, replaced atomically.
 //!
@@ -25,7 +27,6 @@
 //!   [`ProducerStateManager`].
 //! - Replication, high watermark, leader epochs: the replication crate; it passes the high
 //!   watermark to [`Log::read`] as `max_offset`.
-//! - Compaction: not yet.
 //!
 //! # Layout
 //!
@@ -35,6 +36,9 @@
 //! - `offset_index.rs`, `time_index.rs`: the sparse indexes.
 //! - `read_slice.rs`: [`ReadSlice`], [`FetchData`].
 //! - `retention.rs`: [`RetentionPolicy`], [`DeletedSegments`], the `impl Log` of retention.
+//! - `cleaner.rs`: [`CleanerConfig`], [`CleanPlan`], [`CleanedLog`], the `impl Log` of
+//!   compaction and its swap protocol.
+//! - `cleaner_codec.rs`: record-level access to batches (cleaner, `compression.type`).
 //! - `producer_state.rs`: [`ProducerStateManager`], idempotent producers' sequences and epochs.
 //! - `producer_snapshot.rs`: [`ProducerSnapshot`], its `.snapshot` files.
 //! - `checkpoint.rs`: [`OffsetCheckpoint`].
@@ -48,6 +52,8 @@
 //! append or read is per batch (header reads), never per record.
 
 pub mod checkpoint;
+pub mod cleaner;
+pub mod cleaner_codec;
 pub mod config;
 pub mod error;
 pub mod log;
@@ -63,6 +69,7 @@ pub mod time_index;
 pub mod test_util;
 
 pub use checkpoint::OffsetCheckpoint;
+pub use cleaner::{CleanPlan, CleanedLog, CleanerConfig, CleanerStats};
 pub use config::LogConfig;
 pub use error::StorageError;
 pub use log::{AppendInfo, Log};

@@ -41,7 +41,8 @@ pub struct AppendInfo {
 const PRODUCER_EXPIRATION_CHECK_INTERVAL_MS: i64 = 600_000;
 
 /// Suffixes of files left behind by an interrupted operation; deleted on open. `.cleaned` and
-/// `.swap` come from compaction, `.deleted` from asynchronous segment deletion, `.tmp` from
+/// `.swap` come from compaction (a well-formed `.swap` is completed before, see
+/// `cleaner.rs`), `.deleted` from asynchronous segment deletion, `.tmp` from
 /// atomic file replacement.
 const STRAY_SUFFIXES: [&str; 4] = [".cleaned", ".swap", ".deleted", ".tmp"];
 
@@ -86,6 +87,8 @@ impl Log {
     /// Opens (or creates) the log in `dir`, recovering everything from `recovery_point` on.
     pub fn open(dir: &Path, config: LogConfig, recovery_point: i64) -> Result<Log, StorageError> {
         std::fs::create_dir_all(dir).map_err(StorageError::io("create log directory", dir))?;
+        // A cleaner swap a crash interrupted is finished before segments are listed.
+        crate::cleaner::complete_interrupted_swaps(dir)?;
         let mut bases = Vec::new();
         let mut index_files = Vec::new();
         let entries =

@@ -1,0 +1,605 @@
+//! Log compaction (`cleanup.policy=compact`): keep only the latest record per key in the
+//! closed segments of a partition, as Kafka's `LogCleaner` does, without ever changing an
+//! offset.
+//!
+//! # A cleaning, in three steps
+//!
+//! 1. **Plan** ([`Log::plan_cleaning`], under the partition lock, touches no data): the
+//!    *cleanable* section is the closed segments from the log start up to the first one that
+//!    is the active segment, reaches the high watermark, or holds a record younger than
+//!    `min.compaction.lag.ms` (by the segment's largest timestamp). Its *dirty* part starts
+//!    at the first dirty offset (where the previous cleaning stopped; the log start after a
+//!    restart, since the cleaner checkpoint is kept in memory). The log is cleaned when
+//!    `dirty bytes / cleanable bytes >= min.cleanable.dirty.ratio`, or when a dirty segment's
+//!    first record is older than `max.compaction.lag.ms`. The plan holds its own open handles
+//!    on the segment files.
+//! 2. **Clean** ([`CleanPlan::clean`], without any lock): builds a map key -> latest offset
+//!    over the dirty part, then rewrites the cleanable segments in groups (consecutive
+//!    segments whose sizes add up to at most `segment.bytes`) into `<base>.log.cleaned`
+//!    files, keeping a record when it has a key and no later offset for that key is in the
+//!    map; a tombstone (null value) is also dropped once it has been through one cleaning
+//!    (it lies below the first dirty offset) and its segment's largest timestamp is more than
+//!    `delete.retention.ms` old. Records without a key are dropped, as Kafka does. Batches
+//!    keep their base offset, last offset delta, timestamps, producer id/epoch/base sequence
+//!    and codec; only their record count, length and CRC change (see `cleaner_codec.rs`). A
+//!    batch left with no record is dropped. Control batches and transactional batches are
+//!    copied unchanged and their keys are not entered in the map (an aborted transaction must
+//!    not shadow earlier records; the transaction index does not survive the merging of
+//!    segments, so a segment that has a non-empty `.txnindex` is never grouped with others).
+//!    A group where nothing changes is not rewritten.
+//! 3. **Swap** ([`Log::install_cleaned`], under the partition lock), per group, see below.
+//!    A group whose segments changed meanwhile (retention deleted one) is abandoned.
+//!
+//! # Swap protocol (crash safety)
+//!
+//! For a group of segments with base offsets `A = b0 < b1 < ... < bn` followed by the
+//! segment based at `E`:
+//!
+//! 1. `A.log.cleaned` is written and fsynced (outside the lock).
+//! 2. It is renamed to `A.log.E.swap` (the name says which segments it replaces: every
+//!    segment with a base in `[A, E)`), and the directory is fsynced. From here on the swap
+//!    file is the truth.
+//! 3. The files of `b1..bn` are deleted, then `A.index` and `A.timeindex`.
+//! 4. `A.log.E.swap` is renamed over `A.log` (atomic) and the directory fsynced; the new
+//!    segment's indexes are rebuilt from it.
+//!
+//! [`complete_interrupted_swaps`] runs first thing in [`Log::open`]: a `.swap` file found
+//! there is finished (steps 3 and 4); a `.cleaned` file is deleted with the other stray files
+//! (its group was never touched). A crash before step 2 is durable leaves the old segments,
+//! a crash after it leaves a complete swap file: nothing is lost or duplicated either way.
+//!
+//! # Memory
+//!
+//! The offset map holds every distinct key of the dirty part (Kafka bounds it with
+//! `log.cleaner.dedupe.buffer.size` and cleans a shorter dirty part when it is full; Weir
+//! does not yet). Segments are read in chunks of [`READ_CHUNK`] bytes.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use weir_protocol::batch::{BatchHeader, LOG_OVERHEAD};
+
+use crate::cleaner_codec;
+use crate::error::StorageError;
+use crate::log::Log;
+use crate::segment::{delete_segment_files, file_name, LogSegment, MAX_RELATIVE_OFFSET};
+
+/// Bytes read at a time from a segment being cleaned.
+pub const READ_CHUNK: usize = 4 << 20;
+
+/// A compacted topic's cleaning settings, with Kafka's names and defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CleanerConfig {
+    /// `min.cleanable.dirty.ratio` (0.5).
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms` (0).
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms` (`i64::MAX`).
+    pub max_compaction_lag_ms: i64,
+    /// `delete.retention.ms` (1 day).
+    pub delete_retention_ms: i64,
+}
+
+impl Default for CleanerConfig {
+    fn default() -> Self {
+        Self {
+            min_cleanable_dirty_ratio: 0.5,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: i64::MAX,
+            delete_retention_ms: 86_400_000,
+        }
+    }
+}
+
+/// One closed segment as the plan saw it.
+#[derive(Debug)]
+struct PlannedSegment {
+    base: i64,
+    /// Base offset of the segment after it.
+    next_base: i64,
+    size: u64,
+    largest_timestamp: i64,
+    has_txn_index: bool,
+    file: File,
+}
+
+/// What [`Log::plan_cleaning`] decided: the segments to clean, with open handles, so that
+/// [`CleanPlan::clean`] runs without the log.
+#[derive(Debug)]
+pub struct CleanPlan {
+    dir: PathBuf,
+    segments: Vec<PlannedSegment>,
+    first_dirty: i64,
+    /// First offset not cleaned (the first uncleanable segment's base).
+    end: i64,
+    segment_bytes: u64,
+    now_ms: i64,
+    config: CleanerConfig,
+    /// `dirty bytes / cleanable bytes` when planned.
+    pub dirty_ratio: f64,
+}
+
+/// One rewritten group, ready to swap in.
+#[derive(Debug)]
+struct CleanedGroup {
+    /// Base offsets and sizes of the segments it replaces (the first is its own base).
+    replaces: Vec<(i64, u64)>,
+    /// Base of the segment following the group.
+    end: i64,
+    cleaned_path: PathBuf,
+}
+
+/// The output of [`CleanPlan::clean`], for [`Log::install_cleaned`].
+#[derive(Debug)]
+#[must_use = "cleaned segments must be installed (or their files are left to recovery)"]
+pub struct CleanedLog {
+    groups: Vec<CleanedGroup>,
+    end: i64,
+    pub stats: CleanerStats,
+}
+
+/// What a cleaning did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanerStats {
+    /// Bytes of segments read (the dirty part twice: map, then rewrite).
+    pub bytes_read: u64,
+    /// Size of the cleanable section before and after.
+    pub bytes_before: u64,
+    pub bytes_after: u64,
+    pub records_read: u64,
+    pub records_removed: u64,
+    pub tombstones_removed: u64,
+    /// Distinct keys in the offset map.
+    pub keys: u64,
+    /// Segment groups swapped in.
+    pub groups_swapped: u64,
+    /// First dirty offset for the next cleaning.
+    pub next_dirty_offset: i64,
+}
+
+impl Log {
+    /// Step 1: decides whether the log needs cleaning and what to clean (see the module
+    /// docs). `first_dirty_offset` is where the previous cleaning stopped (0 if none). Call
+    /// under the partition lock; the returned plan owns its file handles.
+    pub fn plan_cleaning(
+        &self,
+        config: &CleanerConfig,
+        first_dirty_offset: i64,
+        high_watermark: i64,
+        now_ms: i64,
+    ) -> Result<Option<CleanPlan>, StorageError> {
+        let mut segments = Vec::new();
+        let mut iter = self.segments.values().peekable();
+        while let Some(segment) = iter.next() {
+            let Some(next) = iter.peek() else { break };
+            let next_base = next.base_offset();
+            let largest_timestamp = segment.max_timestamp().map_or(-1, |m| m.timestamp);
+            if next_base > high_watermark
+                || now_ms.saturating_sub(largest_timestamp) < config.min_compaction_lag_ms
+            {
+                break;
+            }
+            let file = File::open(segment.log_path()).map_err(StorageError::io(
+                "open segment to clean",
+                segment.log_path(),
+            ))?;
+            let txn_index = self.dir.join(file_name(segment.base_offset(), "txnindex"));
+            let has_txn_index = std::fs::metadata(&txn_index).is_ok_and(|m| m.len() > 0);
+            segments.push(PlannedSegment {
+                base: segment.base_offset(),
+                next_base,
+                size: segment.size(),
+                largest_timestamp,
+                has_txn_index,
+                file,
+            });
+        }
+        let Some(end) = segments.last().map(|s| s.next_base) else {
+            return Ok(None);
+        };
+        let first_dirty = first_dirty_offset.max(self.log_start_offset);
+        let total: u64 = segments.iter().map(|s| s.size).sum();
+        let dirty: u64 = segments
+            .iter()
+            .filter(|s| s.next_base > first_dirty)
+            .map(|s| s.size)
+            .sum();
+        if dirty == 0 || first_dirty >= end {
+            return Ok(None);
+        }
+        let dirty_ratio = dirty as f64 / total.max(1) as f64;
+        let overdue = config.max_compaction_lag_ms < i64::MAX
+            && self
+                .segments
+                .range(first_dirty..end)
+                .filter_map(|(_, s)| s.rolling_base_ms())
+                .any(|first_ts| now_ms.saturating_sub(first_ts) > config.max_compaction_lag_ms);
+        if dirty_ratio < config.min_cleanable_dirty_ratio && !overdue {
+            return Ok(None);
+        }
+        Ok(Some(CleanPlan {
+            dir: self.dir.clone(),
+            segments,
+            first_dirty,
+            end,
+            segment_bytes: self.config().segment_bytes,
+            now_ms,
+            config: *config,
+            dirty_ratio,
+        }))
+    }
+
+    /// Step 3: swaps the cleaned groups in (see the module docs for the protocol). Call under
+    /// the partition lock. A group whose segments are no longer those it was cleaned from is
+    /// abandoned and its `.cleaned` file deleted.
+    pub fn install_cleaned(&mut self, cleaned: CleanedLog) -> Result<CleanerStats, StorageError> {
+        let mut stats = cleaned.stats;
+        let index_interval = self.config().index_interval_bytes;
+        for group in cleaned.groups {
+            let unchanged =
+                group.replaces.iter().all(|&(base, size)| {
+                    self.segments.get(&base).is_some_and(|s| s.size() == size)
+                }) && self
+                    .segments
+                    .range(group.end..)
+                    .next()
+                    .is_some_and(|(&b, _)| b == group.end);
+            let Some(&(base, _)) = group.replaces.first() else {
+                continue;
+            };
+            if !unchanged {
+                tracing::info!(dir = %self.dir.display(), base_offset = base, "segments changed while cleaning; group abandoned");
+                remove_if_exists(&group.cleaned_path)?;
+                continue;
+            }
+            let swap = self.dir.join(swap_name(base, group.end));
+            std::fs::rename(&group.cleaned_path, &swap)
+                .map_err(StorageError::io("rename cleaned segment", &swap))?;
+            sync_dir(&self.dir)?;
+            for &(b, _) in group.replaces.iter().skip(1) {
+                if let Some(old) = self.segments.remove(&b) {
+                    self.size_bytes = self.size_bytes.saturating_sub(old.size());
+                    drop(old);
+                }
+                delete_segment_files(&self.dir, b)?;
+            }
+            finish_swap(&self.dir, base, &swap)?;
+            let (mut segment, _) = LogSegment::open(&self.dir, base, true, index_interval)?;
+            segment.on_become_inactive()?;
+            let new_size = segment.size();
+            if let Some(old) = self.segments.insert(base, segment) {
+                self.size_bytes = self.size_bytes.saturating_sub(old.size());
+            }
+            self.size_bytes += new_size;
+            stats.groups_swapped += 1;
+        }
+        stats.next_dirty_offset = cleaned.end;
+        tracing::info!(
+            dir = %self.dir.display(),
+            before = stats.bytes_before,
+            after = stats.bytes_after,
+            removed = stats.records_removed,
+            tombstones = stats.tombstones_removed,
+            groups = stats.groups_swapped,
+            "log cleaned"
+        );
+        Ok(stats)
+    }
+}
+
+impl CleanPlan {
+    /// First offset past the cleanable section.
+    pub fn end(&self) -> i64 {
+        self.end
+    }
+
+    /// Step 2: builds the offset map and writes the cleaned groups (see the module docs).
+    /// Runs without the log; the result goes to [`Log::install_cleaned`].
+    pub fn clean(self) -> Result<CleanedLog, StorageError> {
+        let mut stats = CleanerStats::default();
+        // Key -> latest offset in the dirty part.
+        let mut map: HashMap<Box<[u8]>, i64> = HashMap::new();
+        for s in self
+            .segments
+            .iter()
+            .filter(|s| s.next_base > self.first_dirty)
+        {
+            let path = self.dir.join(file_name(s.base, "log"));
+            stats.bytes_read += s.size;
+            for_each_batch(&s.file, &path, s.size, |batch, pos| {
+                if batch.is_control() || batch.is_transactional() {
+                    return Ok(());
+                }
+                let section =
+                    cleaner_codec::records_section(&batch).map_err(|e| corrupt(&path, pos, e))?;
+                let records =
+                    cleaner_codec::records(&section).map_err(|e| corrupt(&path, pos, e))?;
+                for r in records {
+                    let offset = batch.base_offset() + i64::from(r.offset_delta);
+                    if offset < self.first_dirty || offset >= self.end {
+                        continue;
+                    }
+                    if let Some(key) = r.key {
+                        match map.get_mut(key) {
+                            Some(o) => *o = (*o).max(offset),
+                            None => {
+                                map.insert(key.into(), offset);
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        stats.keys = map.len() as u64;
+
+        let mut groups = Vec::new();
+        for group in self.groups() {
+            if let Some(g) = self.clean_group(group, &map, &mut stats)? {
+                groups.push(g);
+            }
+        }
+        Ok(CleanedLog {
+            groups,
+            end: self.end,
+            stats,
+        })
+    }
+
+    /// Consecutive segments whose sizes add up to at most `segment.bytes` and whose offsets
+    /// fit relative to the first; a segment with a transaction index stays alone.
+    fn groups(&self) -> Vec<&[PlannedSegment]> {
+        let mut out = Vec::new();
+        let mut start = 0;
+        while start < self.segments.len() {
+            let mut end = start + 1;
+            let mut size = self.segments.get(start).map_or(0, |s| s.size);
+            let first = self.segments.get(start);
+            if !first.is_some_and(|s| s.has_txn_index) {
+                while let (Some(f), Some(next)) = (first, self.segments.get(end)) {
+                    if next.has_txn_index
+                        || size + next.size > self.segment_bytes
+                        || next.next_base - 1 - f.base > MAX_RELATIVE_OFFSET
+                    {
+                        break;
+                    }
+                    size += next.size;
+                    end += 1;
+                }
+            }
+            if let Some(g) = self.segments.get(start..end) {
+                out.push(g);
+            }
+            start = end;
+        }
+        out
+    }
+
+    fn clean_group(
+        &self,
+        group: &[PlannedSegment],
+        map: &HashMap<Box<[u8]>, i64>,
+        stats: &mut CleanerStats,
+    ) -> Result<Option<CleanedGroup>, StorageError> {
+        let (Some(first), Some(last)) = (group.first(), group.last()) else {
+            return Ok(None);
+        };
+        let cleaned_path = self
+            .dir
+            .join(format!("{}.cleaned", file_name(first.base, "log")));
+        let file = File::create(&cleaned_path)
+            .map_err(StorageError::io("create cleaned segment", &cleaned_path))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut changed = false;
+        let mut written = 0u64;
+        for s in group {
+            let path = self.dir.join(file_name(s.base, "log"));
+            stats.bytes_read += s.size;
+            stats.bytes_before += s.size;
+            // Tombstones go once cleaned before and older than delete.retention.ms.
+            let drop_tombstones = s.next_base <= self.first_dirty
+                && self.now_ms.saturating_sub(s.largest_timestamp)
+                    > self.config.delete_retention_ms;
+            let write = |out: &mut BufWriter<File>, bytes: &[u8]| {
+                out.write_all(bytes)
+                    .map_err(StorageError::io("write cleaned segment", &cleaned_path))
+            };
+            for_each_batch(&s.file, &path, s.size, |batch, pos| {
+                if batch.is_control() || batch.is_transactional() {
+                    written += batch.total_len() as u64;
+                    return write(&mut out, batch.as_bytes());
+                }
+                let section =
+                    cleaner_codec::records_section(&batch).map_err(|e| corrupt(&path, pos, e))?;
+                let records =
+                    cleaner_codec::records(&section).map_err(|e| corrupt(&path, pos, e))?;
+                stats.records_read += records.len() as u64;
+                let mut kept = Vec::with_capacity(section.len());
+                let mut count = 0i32;
+                for r in &records {
+                    let offset = batch.base_offset() + i64::from(r.offset_delta);
+                    let latest = r
+                        .key
+                        .is_some_and(|key| map.get(key).is_none_or(|&l| offset >= l));
+                    let expired_tombstone = latest && !r.has_value && drop_tombstones;
+                    if latest && !expired_tombstone {
+                        kept.extend_from_slice(r.raw);
+                        count += 1;
+                    } else {
+                        stats.records_removed += 1;
+                        stats.tombstones_removed += u64::from(expired_tombstone);
+                    }
+                }
+                if count as usize == records.len() {
+                    written += batch.total_len() as u64;
+                    return write(&mut out, batch.as_bytes());
+                }
+                changed = true;
+                if count == 0 {
+                    return Ok(());
+                }
+                let rebuilt =
+                    cleaner_codec::rebuild_batch(&batch, &kept, count, batch.compression_codec())
+                        .map_err(|e| corrupt(&path, pos, e))?;
+                written += rebuilt.len() as u64;
+                write(&mut out, &rebuilt)
+            })?;
+        }
+        stats.bytes_after += written;
+        let file = out.into_inner().map_err(|e| {
+            StorageError::io("write cleaned segment", &cleaned_path)(e.into_error())
+        })?;
+        if !changed {
+            drop(file);
+            remove_if_exists(&cleaned_path)?;
+            return Ok(None);
+        }
+        file.sync_all()
+            .map_err(StorageError::io("fsync cleaned segment", &cleaned_path))?;
+        Ok(Some(CleanedGroup {
+            replaces: group.iter().map(|s| (s.base, s.size)).collect(),
+            end: last.next_base,
+            cleaned_path,
+        }))
+    }
+}
+
+/// `<A>.log.<E>.swap`: the cleaned segment replacing every segment with a base in `[A, E)`.
+fn swap_name(base: i64, end: i64) -> String {
+    format!("{}.{end:020}.swap", file_name(base, "log"))
+}
+
+fn parse_swap_name(name: &str) -> Option<(i64, i64)> {
+    let rest = name.strip_suffix(".swap")?;
+    let (base, end) = rest.split_once(".log.")?;
+    let ok = |s: &str| s.len() == 20 && s.bytes().all(|b| b.is_ascii_digit());
+    if !ok(base) || !ok(end) {
+        return None;
+    }
+    Some((base.parse().ok()?, end.parse().ok()?))
+}
+
+/// Steps 3 (for `A` itself) and 4 of the swap protocol: drop `A`'s stale indexes, rename
+/// the swap file over `A.log`, fsync the directory.
+fn finish_swap(dir: &Path, base: i64, swap: &Path) -> Result<(), StorageError> {
+    for ext in ["index", "timeindex"] {
+        remove_if_exists(&dir.join(file_name(base, ext)))?;
+    }
+    let log = dir.join(file_name(base, "log"));
+    std::fs::rename(swap, &log).map_err(StorageError::io("swap in cleaned segment", &log))?;
+    sync_dir(dir)
+}
+
+/// Finishes every swap a crash interrupted (see the module docs): for each `A.log.E.swap`,
+/// deletes the segments based in `(A, E)` and `A`'s indexes, and renames the swap file to
+/// `A.log`. Called by [`Log::open`] before it lists segments.
+pub fn complete_interrupted_swaps(dir: &Path) -> Result<(), StorageError> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StorageError::io("list log directory", dir)(e)),
+    };
+    let mut swaps = Vec::new();
+    let mut bases = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(StorageError::io("list log directory", dir))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some(range) = parse_swap_name(name) {
+            swaps.push((range, entry.path()));
+        } else if let Some(base) = name
+            .strip_suffix(".log")
+            .filter(|s| s.len() == 20)
+            .and_then(|s| s.parse::<i64>().ok())
+        {
+            bases.push(base);
+        }
+    }
+    for ((base, end), swap) in swaps {
+        tracing::warn!(file = %swap.display(), "completing an interrupted segment swap");
+        for &b in bases.iter().filter(|&&b| b > base && b < end) {
+            delete_segment_files(dir, b)?;
+        }
+        finish_swap(dir, base, &swap)?;
+    }
+    Ok(())
+}
+
+fn corrupt(path: &Path, position: u64, e: impl std::fmt::Display) -> StorageError {
+    StorageError::CorruptSegment {
+        path: path.to_path_buf(),
+        position,
+        reason: format!("cannot clean batch: {e}"),
+    }
+}
+
+fn remove_if_exists(path: &Path) -> Result<(), StorageError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StorageError::io("delete file", path)(e)),
+    }
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StorageError::io("fsync log directory", dir))
+}
+
+/// Calls `f(batch, position)` for every batch of the first `size` bytes of `file`, reading
+/// [`READ_CHUNK`] bytes at a time (more for a larger batch). CRCs are checked.
+fn for_each_batch(
+    file: &File,
+    path: &Path,
+    size: u64,
+    mut f: impl FnMut(BatchHeader<'_>, u64) -> Result<(), StorageError>,
+) -> Result<(), StorageError> {
+    let mut buf = Vec::new();
+    let mut pos = 0u64;
+    while pos < size {
+        let want = (size - pos).min(READ_CHUNK as u64) as usize;
+        buf.resize(want, 0);
+        file.read_exact_at(&mut buf, pos)
+            .map_err(StorageError::io("read segment to clean", path))?;
+        let mut at = 0usize;
+        while let Some(len_bytes) = buf.get(at + 8..at + LOG_OVERHEAD) {
+            let mut l = [0u8; 4];
+            l.copy_from_slice(len_bytes);
+            let total = usize::try_from(i32::from_be_bytes(l))
+                .map_err(|_| corrupt(path, pos + at as u64, "negative batch length"))?
+                + LOG_OVERHEAD;
+            let Some(bytes) = buf.get(at..at + total) else {
+                if at == 0 {
+                    // A batch larger than the chunk: read it whole.
+                    if pos + total as u64 > size {
+                        return Err(corrupt(path, pos, "batch past the end of the segment"));
+                    }
+                    buf.resize(total, 0);
+                    file.read_exact_at(&mut buf, pos)
+                        .map_err(StorageError::io("read segment to clean", path))?;
+                    continue;
+                }
+                break;
+            };
+            let at_pos = pos + at as u64;
+            let batch = BatchHeader::parse(bytes)
+                .and_then(|b| b.verify_crc().map(|()| b))
+                .map_err(|e| corrupt(path, at_pos, e))?;
+            f(batch, at_pos)?;
+            at += total;
+        }
+        if at == 0 {
+            return Err(corrupt(path, pos, "torn batch"));
+        }
+        pos += at as u64;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "cleaner_tests.rs"]
+mod tests;

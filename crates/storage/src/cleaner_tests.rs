@@ -1,0 +1,340 @@
+//! Tests of the log cleaner: what it keeps, tombstones, offsets, and crashes mid-swap.
+
+use std::collections::BTreeMap;
+
+use weir_protocol::batch::BatchIter;
+
+use super::*;
+use crate::cleaner_codec::{codec, keyed_batch};
+use crate::LogConfig;
+
+/// offset -> (key, value).
+type Contents = BTreeMap<i64, (Option<Vec<u8>>, Option<Vec<u8>>)>;
+
+const NOW: i64 = 1_700_000_000_000;
+
+fn config() -> LogConfig {
+    LogConfig {
+        segment_bytes: 2_000,
+        index_interval_bytes: 256,
+        ..LogConfig::default()
+    }
+}
+
+fn clean_config() -> CleanerConfig {
+    CleanerConfig {
+        min_cleanable_dirty_ratio: 0.0,
+        delete_retention_ms: 60_000,
+        ..CleanerConfig::default()
+    }
+}
+
+/// Every record of the log as offset -> (key, value), read from the segment files.
+fn contents(log: &Log) -> Contents {
+    let mut out = BTreeMap::new();
+    for segment in log.segments() {
+        let bytes = std::fs::read(segment.log_path()).unwrap();
+        for batch in BatchIter::new(&bytes) {
+            let batch = batch.unwrap();
+            batch.verify_crc().unwrap();
+            let section = cleaner_codec::records_section(&batch).unwrap();
+            let records = cleaner_codec::records(&section).unwrap();
+            assert_eq!(records.len() as i32, batch.record_count());
+            for r in records {
+                let offset = batch.base_offset() + i64::from(r.offset_delta);
+                assert!(offset <= batch.last_offset());
+                // The value is whatever follows the key: rebuild it from the raw record.
+                let value = r.has_value.then(|| value_of(r.raw));
+                let prev = out.insert(offset, (r.key.map(<[u8]>::to_vec), value));
+                assert!(prev.is_none(), "offset {offset} twice");
+            }
+        }
+    }
+    out
+}
+
+/// The value bytes of a raw record written by `keyed_batch` (values are "v<digits>").
+fn value_of(raw: &[u8]) -> Vec<u8> {
+    let at = raw.iter().rposition(|&b| b == b'v').unwrap();
+    raw[at..raw.len() - 1].to_vec()
+}
+
+/// 10 keys, 300 updates (each a batch of 3 records), every 7th a tombstone; returns the
+/// expected latest value per key (None: deleted).
+fn fill(log: &mut Log, codec: i16, ts: i64) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    fill_keys(log, codec, ts, "k")
+}
+
+fn fill_keys(
+    log: &mut Log,
+    codec: i16,
+    ts: i64,
+    prefix: &str,
+) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
+    let mut latest = BTreeMap::new();
+    let mut i = 0u32;
+    for _ in 0..100 {
+        let mut owned = Vec::new();
+        for _ in 0..3 {
+            let key = format!("{prefix}{}", i % 10).into_bytes();
+            let value = (i % 7 != 6).then(|| format!("v{i}").into_bytes());
+            latest.insert(key.clone(), value.clone());
+            owned.push((key, value));
+            i += 1;
+        }
+        let records: Vec<_> = owned
+            .iter()
+            .map(|(k, v)| (Some(k.as_slice()), v.as_deref()))
+            .collect();
+        log.append(&keyed_batch(&records, ts, codec), ts).unwrap();
+    }
+    latest
+}
+
+fn clean(log: &mut Log, first_dirty: i64, now: i64) -> CleanerStats {
+    let plan = log
+        .plan_cleaning(&clean_config(), first_dirty, log.log_end_offset(), now)
+        .unwrap()
+        .expect("something to clean");
+    let cleaned = plan.clean().unwrap();
+    log.install_cleaned(cleaned).unwrap()
+}
+
+/// The closed-segment part of the log keeps exactly one record per key, at that key's
+/// latest offset below the cleaning end, and every offset is unchanged.
+fn assert_compacted(log: &Log, before: &Contents, end: i64) {
+    let after = contents(log);
+    let mut latest_below_end: BTreeMap<&Vec<u8>, i64> = BTreeMap::new();
+    for (&offset, (k, _)) in before.range(..end) {
+        latest_below_end.insert(k.as_ref().unwrap(), offset);
+    }
+    for (offset, record) in &after {
+        assert_eq!(before.get(offset), Some(record), "offset {offset} changed");
+    }
+    for (&offset, record) in before.range(end..) {
+        assert_eq!(
+            after.get(&offset),
+            Some(record),
+            "uncleaned offset {offset} lost"
+        );
+    }
+    for (key, &offset) in &latest_below_end {
+        let kept = after
+            .range(..end)
+            .filter(|(_, (k, _))| k.as_ref() == Some(key));
+        let offsets: Vec<i64> = kept.map(|(&o, _)| o).collect();
+        // A tombstone may be gone; anything else is there exactly once.
+        assert!(offsets.len() <= 1, "key {key:?} kept at {offsets:?}");
+        if before[&offset].1.is_some() {
+            assert_eq!(offsets, vec![offset], "key {key:?}");
+        }
+    }
+}
+
+#[test]
+fn keeps_the_latest_record_per_key_and_offsets() {
+    for codec in [
+        codec::NONE,
+        codec::LZ4,
+        codec::ZSTD,
+        codec::GZIP,
+        codec::SNAPPY,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), config(), 0).unwrap();
+        fill(&mut log, codec, NOW);
+        assert!(log.segment_count() > 3, "{}", log.segment_count());
+        let before = contents(&log);
+        let size_before = log.size_bytes();
+        let stats = clean(&mut log, 0, NOW);
+        let end = stats.next_dirty_offset;
+        assert!(end > 0 && end < log.log_end_offset());
+        assert!(stats.records_removed > 0);
+        assert!(log.size_bytes() < size_before);
+        assert_compacted(&log, &before, end);
+        // Recently written tombstones survive the first cleaning.
+        let after = contents(&log);
+        assert!(after.range(..end).any(|(_, (_, v))| v.is_none()));
+        assert_eq!(log.log_end_offset(), 300);
+        // Reads through the rebuilt indexes still find every kept batch.
+        let first_kept = *after.keys().next().unwrap();
+        let data = log.read(0, 1 << 20, true, i64::MAX).unwrap();
+        assert!(data.slice.is_some());
+        assert!(data.first_offset_in_slice <= first_kept);
+        // Reopening (clean restart) gives the same records.
+        let reopened = {
+            log.close().unwrap();
+            Log::open(dir.path(), config(), 0).unwrap()
+        };
+        assert_eq!(contents(&reopened), after);
+    }
+}
+
+#[test]
+fn tombstones_go_after_delete_retention_ms() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), 0).unwrap();
+    let mut latest = fill_keys(&mut log, codec::NONE, NOW, "a");
+    let end1 = clean(&mut log, 0, NOW).next_dirty_offset;
+    let tombstones = |log: &Log, prefix: u8| {
+        contents(log)
+            .values()
+            .filter(|(k, v)| v.is_none() && k.as_ref().unwrap()[0] == prefix)
+            .count()
+    };
+    let first = latest.values().filter(|v| v.is_none()).count();
+    assert!(first > 0);
+    assert!(tombstones(&log, b'a') >= first);
+    // Cleaned once, but younger than delete.retention.ms: kept.
+    latest.extend(fill_keys(&mut log, codec::NONE, NOW, "b"));
+    let stats = clean(&mut log, end1, NOW + 1_000);
+    assert_eq!(stats.tombstones_removed, 0);
+    assert_eq!(tombstones(&log, b'a'), first);
+    let end2 = stats.next_dirty_offset;
+    // Past delete.retention.ms: gone once cleaned before; every live key keeps its latest
+    // value.
+    latest.extend(fill_keys(&mut log, codec::NONE, NOW, "c"));
+    let stats = clean(&mut log, end2, NOW + 120_000);
+    assert!(stats.tombstones_removed as usize >= first);
+    assert_eq!(tombstones(&log, b'a'), 0);
+    assert!(
+        tombstones(&log, b'c') > 0,
+        "tombstones of the dirty part stay"
+    );
+    let after = contents(&log);
+    for (key, value) in latest.iter().filter(|(k, _)| k[0] == b'a') {
+        let found: Vec<_> = after
+            .values()
+            .filter(|(k, _)| k.as_ref() == Some(key))
+            .map(|(_, v)| v.clone())
+            .collect();
+        match value {
+            Some(v) => assert_eq!(found, vec![Some(v.clone())]),
+            None => assert!(found.is_empty(), "{key:?}"),
+        }
+    }
+}
+
+#[test]
+fn nothing_to_clean_below_the_ratio_or_without_closed_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), 0).unwrap();
+    assert!(log
+        .plan_cleaning(&clean_config(), 0, 0, NOW)
+        .unwrap()
+        .is_none());
+    fill(&mut log, codec::NONE, NOW);
+    let end = clean(&mut log, 0, NOW).next_dirty_offset;
+    // Everything below `end` is clean now: the dirty ratio is 0.
+    let strict = CleanerConfig {
+        min_cleanable_dirty_ratio: 0.5,
+        ..clean_config()
+    };
+    assert!(log
+        .plan_cleaning(&strict, end, log.log_end_offset(), NOW)
+        .unwrap()
+        .is_none());
+    // min.compaction.lag.ms keeps young segments out.
+    let lagged = CleanerConfig {
+        min_compaction_lag_ms: 10_000,
+        ..clean_config()
+    };
+    assert!(log
+        .plan_cleaning(&lagged, 0, log.log_end_offset(), NOW)
+        .unwrap()
+        .is_none());
+}
+
+/// Simulates a crash after the swap file was made durable and some old segments deleted:
+/// reopening finishes the swap and the log reads as cleaned.
+#[test]
+fn crash_after_swap_rename_completes_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), 0).unwrap();
+    fill(&mut log, codec::NONE, NOW);
+    let before = contents(&log);
+    let plan = log
+        .plan_cleaning(&clean_config(), 0, log.log_end_offset(), NOW)
+        .unwrap()
+        .unwrap();
+    let cleaned = plan.clean().unwrap();
+    let end = cleaned.end;
+    let group = cleaned.groups.first().unwrap();
+    let (base, _) = group.replaces[0];
+    let swap = dir.path().join(swap_name(base, group.end));
+    std::fs::rename(&group.cleaned_path, &swap).unwrap();
+    // Step 3 half done: one old segment's files gone.
+    if let Some(&(second, _)) = group.replaces.get(1) {
+        delete_segment_files(dir.path(), second).unwrap();
+    }
+    for g in cleaned.groups.iter().skip(1) {
+        std::fs::remove_file(&g.cleaned_path).unwrap();
+    }
+    drop(log);
+    let log = Log::open(dir.path(), config(), 0).unwrap();
+    assert!(!swap.exists());
+    let after = contents(&log);
+    for (offset, record) in &after {
+        assert_eq!(before.get(offset), Some(record));
+    }
+    for (&offset, record) in before.range(group.end..) {
+        assert_eq!(after.get(&offset), Some(record), "offset {offset} lost");
+    }
+    assert!(end >= group.end);
+    assert_eq!(log.log_end_offset(), 300);
+}
+
+/// A crash before the swap was durable leaves `.cleaned` files only: they are deleted and
+/// the log is as before.
+#[test]
+fn crash_before_swap_keeps_the_old_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), 0).unwrap();
+    fill(&mut log, codec::NONE, NOW);
+    let before = contents(&log);
+    let plan = log
+        .plan_cleaning(&clean_config(), 0, log.log_end_offset(), NOW)
+        .unwrap()
+        .unwrap();
+    let cleaned = plan.clean().unwrap();
+    let paths: Vec<_> = cleaned
+        .groups
+        .iter()
+        .map(|g| g.cleaned_path.clone())
+        .collect();
+    assert!(paths.iter().all(|p| p.exists()));
+    drop(log);
+    let log = Log::open(dir.path(), config(), 0).unwrap();
+    assert!(paths.iter().all(|p| !p.exists()));
+    assert_eq!(contents(&log), before);
+}
+
+/// A group whose segments retention deleted meanwhile is abandoned, not resurrected.
+#[test]
+fn group_changed_while_cleaning_is_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), 0).unwrap();
+    fill(&mut log, codec::NONE, NOW);
+    let plan = log
+        .plan_cleaning(&clean_config(), 0, log.log_end_offset(), NOW)
+        .unwrap()
+        .unwrap();
+    let cleaned = plan.clean().unwrap();
+    let second_base = log.segment_base_offsets()[1];
+    log.maybe_increment_log_start_offset(second_base, log.log_end_offset())
+        .unwrap();
+    log.delete_segments_below_log_start()
+        .unwrap()
+        .delete_files()
+        .unwrap();
+    let stats = log.install_cleaned(cleaned).unwrap();
+    assert!(log.segment_base_offsets()[0] >= second_base);
+    assert!(stats.groups_swapped < 10);
+    assert!(contents(&log).keys().all(|&o| o >= second_base));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".cleaned"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
