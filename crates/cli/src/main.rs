@@ -1,11 +1,20 @@
-//! `weir`: the single binary. Each subcommand parses its flags and calls into a library crate.
+//! `weir`: the single binary. Each subcommand (one file each) parses its flags, which mirror
+//! Kafka's tools, and calls into a library crate: `weir-broker` for `broker`, `weir-client`
+//! for the rest. Errors are printed as one line on stderr with a non-zero exit code.
 
-use std::path::PathBuf;
+mod broker;
+mod configs;
+mod dump_log;
+mod offsets;
+mod perf;
+mod produce;
+mod topics;
+
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
-use weir_broker::{Broker, BrokerConfig};
 
 #[derive(Parser)]
 #[command(
@@ -22,55 +31,88 @@ struct Cli {
 enum Command {
     /// Start a broker. With no flags: PLAINTEXT://127.0.0.1:9092, data in ./weir-data,
     /// node id 1, topics auto-created.
-    Broker {
-        /// A Kafka `server.properties` file (Kafka's property names).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Override one property, `key=value`; repeatable; applied after --config.
-        #[arg(long = "override", value_name = "KEY=VALUE")]
-        overrides: Vec<String>,
-    },
+    Broker(broker::Args),
+    /// Create, list, describe, alter and delete topics (kafka-topics).
+    Topics(topics::Args),
+    /// Send lines from stdin as records (kafka-console-producer).
+    Produce(produce::Args),
+    /// Describe and alter topic and broker configs (kafka-configs).
+    Configs(configs::Args),
+    /// Print partition offsets as topic:partition:offset (kafka-get-offsets).
+    Offsets(offsets::Args),
+    /// Performance tests (kafka-producer-perf-test).
+    #[command(subcommand)]
+    Perf(perf::Command),
+    /// Print the batches and records of segment files (kafka-dump-log).
+    DumpLog(dump_log::Args),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_env("WEIR_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_env("WEIR_LOG").unwrap_or_else(|_| EnvFilter::new(default_log())),
         )
         .with_writer(std::io::stderr)
         .init();
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Broker { config, overrides } => run_broker(config, overrides),
+    let result = match cli.command {
+        Command::Broker(args) => broker::run(args),
+        Command::DumpLog(args) => dump_log::run(args),
+        Command::Topics(args) => block_on(topics::run(args)),
+        Command::Produce(args) => block_on(produce::run(args)),
+        Command::Configs(args) => block_on(configs::run(args)),
+        Command::Offsets(args) => block_on(offsets::run(args)),
+        Command::Perf(cmd) => block_on(perf::run(cmd)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 
-fn run_broker(config: Option<PathBuf>, overrides: Vec<String>) -> anyhow::Result<()> {
-    let config =
-        BrokerConfig::load(config.as_deref(), &overrides).context("invalid configuration")?;
-    for key in config.unknown_keys() {
-        tracing::warn!(key = %key, "unknown configuration key (ignored)");
+/// `weir topics --list | head` must end quietly like a Kafka tool, not panic: Rust ignores
+/// SIGPIPE, so `println!` panics on a closed stdout, and without `unsafe` the signal cannot be
+/// restored. The hook turns exactly that panic into a silent exit.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
+/// The broker logs at info; the tools stay quiet unless something is wrong.
+fn default_log() -> &'static str {
+    match std::env::args().nth(1).as_deref() {
+        Some("broker") => "info",
+        _ => "warn",
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+}
+
+fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        let broker = Broker::start(config)
-            .await
-            .context("broker failed to start")?;
-        shutdown_signal().await?;
-        tracing::info!("shutting down");
-        broker.shutdown().await.context("unclean shutdown")
-    })
+        .context("cannot start the async runtime")?
+        .block_on(f)
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("cannot watch SIGINT")?,
-        _ = term.recv() => {}
-    }
-    Ok(())
+/// Splits `key=value`.
+pub(crate) fn key_value(s: &str) -> anyhow::Result<(String, String)> {
+    let (k, v) = s
+        .split_once('=')
+        .with_context(|| format!("expected key=value, got {s:?}"))?;
+    Ok((k.trim().to_string(), v.to_string()))
 }

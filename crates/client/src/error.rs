@@ -36,7 +36,7 @@ pub enum ClientError {
     UnsupportedApi { api: &'static str, addr: String },
     #[error("cannot encode or decode {api}: {reason}")]
     Codec { api: &'static str, reason: String },
-    #[error("{context}: {error} ({})", error.code())]
+    #[error("{context} ({error}, error code {})", error.code())]
     Kafka {
         context: String,
         error: ResponseError,

@@ -1,0 +1,15 @@
+//! `weir perf`: performance tests with Kafka's flag names.
+
+pub mod produce;
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Producer throughput and latency (kafka-producer-perf-test).
+    Produce(produce::Args),
+}
+
+pub async fn run(cmd: Command) -> anyhow::Result<()> {
+    match cmd {
+        Command::Produce(args) => produce::run(args).await,
+    }
+}

@@ -1,0 +1,441 @@
+//! The real `weir` binary against a real `weir broker` process.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+
+struct BrokerProcess {
+    child: Child,
+    bootstrap: String,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for BrokerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_broker() -> BrokerProcess {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(WEIR)
+        .args(["broker", "--override"])
+        .arg(format!("listeners=PLAINTEXT://127.0.0.1:{port}"))
+        .arg("--override")
+        .arg(format!("log.dirs={}", dir.path().display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "broker did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    BrokerProcess {
+        child,
+        bootstrap: format!("127.0.0.1:{port}"),
+        dir,
+    }
+}
+
+fn weir(args: &[&str]) -> Output {
+    Command::new(WEIR).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = weir(args);
+    assert!(
+        out.status.success(),
+        "weir {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn produce(b: &str, topic: &str, extra: &[&str], input: &str) {
+    let mut child = Command::new(WEIR)
+        .args(["produce", "--bootstrap-server", b, "--topic", topic])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn topics_produce_offsets_configs_dump_log() {
+    let broker = start_broker();
+    let b = broker.bootstrap.as_str();
+    let out = ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--create",
+        "--topic",
+        "cli",
+        "--partitions",
+        "3",
+        "--replication-factor",
+        "1",
+        "--config",
+        "retention.ms=123456",
+    ]);
+    assert_eq!(out, "Created topic cli.\n");
+    assert!(ok(&["topics", "--bootstrap-server", b, "--list"])
+        .lines()
+        .any(|l| l == "cli"));
+    let describe = ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--describe",
+        "--topic",
+        "cli",
+    ]);
+    let mut lines = describe.lines();
+    let head = lines.next().unwrap();
+    assert!(head.starts_with("Topic: cli\tTopicId: "), "{head}");
+    assert!(
+        head.ends_with("\tPartitionCount: 3\tReplicationFactor: 1\tConfigs: retention.ms=123456"),
+        "{head}"
+    );
+    for p in 0..3 {
+        assert_eq!(
+            lines.next().unwrap(),
+            format!("\tTopic: cli\tPartition: {p}\tLeader: 1\tReplicas: 1\tIsr: 1")
+        );
+    }
+
+    // Keys land where the Java client would put them (murmur2 % 3): a->1, abc->0, ab->2.
+    produce(
+        b,
+        "cli",
+        &[
+            "--property",
+            "parse.key=true",
+            "--property",
+            "key.separator=:",
+        ],
+        "a:1\nabc:2\nab:3\nab:4\n",
+    );
+    produce(
+        b,
+        "cli",
+        &[
+            "--property",
+            "parse.key=true",
+            "--property",
+            "parse.headers=true",
+            "--compression-codec",
+            "lz4",
+            "--request-required-acks",
+            "1",
+        ],
+        "h1:x,h2:y\tabc\twith-headers\n",
+    );
+    assert_eq!(
+        ok(&["offsets", "--bootstrap-server", b, "--topic", "cli"]),
+        "cli:0:2\ncli:1:1\ncli:2:2\n"
+    );
+    assert_eq!(
+        ok(&[
+            "offsets",
+            "--bootstrap-server",
+            b,
+            "--topic",
+            "cli",
+            "--time",
+            "-2",
+            "--partitions",
+            "0"
+        ]),
+        "cli:0:0\n"
+    );
+
+    let log = broker
+        .dir
+        .path()
+        .join("cli-0")
+        .join("00000000000000000000.log");
+    let dump = ok(&[
+        "dump-log",
+        "--files",
+        log.to_str().unwrap(),
+        "--print-data-log",
+    ]);
+    assert!(
+        dump.contains("baseOffset: 0 lastOffset: 0 count: 1"),
+        "{dump}"
+    );
+    assert!(dump.contains("compresscodec: lz4"), "{dump}");
+    assert!(dump.contains("isvalid: true"), "{dump}");
+    assert!(dump.contains("key: abc payload: 2"), "{dump}");
+    assert!(
+        dump.contains("headerKeys: [h1,h2] key: abc payload: with-headers"),
+        "{dump}"
+    );
+    assert!(!ok(&["dump-log", "--files", log.to_str().unwrap()]).contains("payload"));
+
+    ok(&[
+        "configs",
+        "--bootstrap-server",
+        b,
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        "cli",
+        "--alter",
+        "--add-config",
+        "retention.ms=5000,cleanup.policy=compact",
+    ]);
+    let d = ok(&[
+        "configs",
+        "--bootstrap-server",
+        b,
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        "cli",
+        "--describe",
+    ]);
+    assert!(d.starts_with("Dynamic configs for topic cli are:\n"), "{d}");
+    assert!(
+        d.contains(
+            "  retention.ms=5000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=5000}"
+        ),
+        "{d}"
+    );
+    assert!(d.contains("  cleanup.policy=compact "), "{d}");
+    ok(&[
+        "configs",
+        "--bootstrap-server",
+        b,
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        "cli",
+        "--alter",
+        "--delete-config",
+        "cleanup.policy",
+    ]);
+    let d = ok(&[
+        "configs",
+        "--bootstrap-server",
+        b,
+        "--entity-type",
+        "topics",
+        "--entity-name",
+        "cli",
+        "--describe",
+    ]);
+    assert!(!d.contains("cleanup.policy"), "{d}");
+    let all = ok(&[
+        "configs",
+        "--bootstrap-server",
+        b,
+        "--entity-type",
+        "brokers",
+        "--entity-name",
+        "1",
+        "--describe",
+        "--all",
+    ]);
+    assert!(all.starts_with("All configs for broker 1 are:\n"), "{all}");
+
+    ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--alter",
+        "--topic",
+        "cli",
+        "--partitions",
+        "4",
+    ]);
+    assert!(ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--describe",
+        "--topic",
+        "cli"
+    ])
+    .contains("PartitionCount: 4"));
+    ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--delete",
+        "--topic",
+        "cli",
+    ]);
+    assert!(!ok(&["topics", "--bootstrap-server", b, "--list"])
+        .lines()
+        .any(|l| l == "cli"));
+}
+
+#[test]
+fn errors_are_one_line_with_a_non_zero_exit() {
+    let broker = start_broker();
+    let b = broker.bootstrap.as_str();
+    ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--create",
+        "--topic",
+        "dup",
+        "--partitions",
+        "1",
+    ]);
+    for (args, expect) in [
+        (
+            vec![
+                "topics",
+                "--bootstrap-server",
+                b,
+                "--create",
+                "--topic",
+                "dup",
+                "--partitions",
+                "1",
+            ],
+            "TopicAlreadyExists",
+        ),
+        (
+            vec!["topics", "--bootstrap-server", "127.0.0.1:1", "--list"],
+            "cannot connect",
+        ),
+        (
+            vec![
+                "topics",
+                "--bootstrap-server",
+                b,
+                "--describe",
+                "--topic",
+                "nope",
+            ],
+            "UnknownTopicOrPartition",
+        ),
+        (
+            vec![
+                "configs",
+                "--bootstrap-server",
+                b,
+                "--entity-type",
+                "users",
+                "--entity-name",
+                "x",
+                "--describe",
+            ],
+            "--entity-type",
+        ),
+    ] {
+        let out = weir(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(expect),
+            "{args:?}: {err}"
+        );
+    }
+    // if-not-exists makes the duplicate create a no-op.
+    ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--create",
+        "--topic",
+        "dup",
+        "--partitions",
+        "1",
+        "--if-not-exists",
+    ]);
+}
+
+#[test]
+fn perf_produce_reports_kafka_lines_and_json() {
+    let broker = start_broker();
+    let b = broker.bootstrap.as_str();
+    let out = ok(&[
+        "perf",
+        "produce",
+        "--topic",
+        "perf",
+        "--num-records",
+        "20000",
+        "--record-size",
+        "100",
+        "--throughput",
+        "-1",
+        "--producer-props",
+        &format!("bootstrap.servers={b}"),
+        "acks=1",
+        "linger.ms=2",
+        "--json",
+        "--reporting-interval",
+        "0.2",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    let summary = lines[lines.len() - 2];
+    assert!(summary.starts_with("20000 records sent, "), "{out}");
+    for part in [
+        "records/sec",
+        "MB/sec",
+        "ms avg latency",
+        "ms max latency",
+        "ms 50th",
+        "ms 95th",
+        "ms 99th",
+        "ms 99.9th.",
+    ] {
+        assert!(summary.contains(part), "{summary}");
+    }
+    let json = lines[lines.len() - 1];
+    assert!(
+        json.starts_with("{\"records\": 20000,") && json.ends_with('}'),
+        "{json}"
+    );
+    for key in [
+        "records_per_sec",
+        "mb_per_sec",
+        "avg_latency_ms",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "p999_ms",
+    ] {
+        assert!(json.contains(&format!("\"{key}\": ")), "{json}");
+    }
+    assert_eq!(
+        ok(&["offsets", "--bootstrap-server", b, "--topic", "perf"]),
+        "perf:0:20000\n"
+    );
+    let _ = Path::new(WEIR);
+}
