@@ -11,3 +11,4 @@ mod idempotence;
 mod produce_fetch;
 mod retention;
 mod support;
+mod transactions;

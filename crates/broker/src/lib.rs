@@ -23,6 +23,7 @@ mod codes;
 mod connection;
 mod error;
 pub mod groups;
+pub mod txns;
 mod handlers;
 mod meta_properties;
 mod retention_task;

@@ -116,6 +116,16 @@ impl Broker {
                 BrokerError::Config(format!("cannot load __consumer_offsets: {e:?}"))
             })?;
         }
+        if state
+            .image()
+            .topic(weir_coordinator::TRANSACTION_STATE_TOPIC)
+            .is_some()
+        {
+            // Replay transactions (and finish those a crash interrupted) before serving.
+            crate::txns::coordinator(&state).await.map_err(|e| {
+                BrokerError::Config(format!("cannot load __transaction_state: {e:?}"))
+            })?;
+        }
 
         let (shutdown, shutdown_rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
@@ -127,6 +137,7 @@ impl Broker {
             shutdown_rx.clone(),
         ));
         tasks.spawn(state.groups.clone().run_timers(shutdown_rx.clone()));
+        tasks.spawn(state.txns.clone().run_timers(shutdown_rx.clone()));
         tasks.spawn(checkpoint_loop(state.clone(), shutdown_rx));
         Ok(Broker {
             state,

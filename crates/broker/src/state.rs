@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, RwLock};
 
-use weir_coordinator::GroupCoordinatorService;
+use weir_coordinator::{GroupCoordinatorService, TxnCoordinatorService};
 use weir_metadata::config::BrokerConfig;
 use weir_metadata::{MetadataImage, MetadataRecord, MetadataStore, TopicImage};
 use weir_replication::{Partition, ReplicaManager, TopicPartition};
@@ -29,6 +29,10 @@ pub struct BrokerState {
     pub groups: Arc<GroupCoordinatorService>,
     /// Serializes creating and loading `__consumer_offsets`.
     pub(crate) groups_load: tokio::sync::Mutex<()>,
+    /// The transaction coordinator (see `txns.rs`); loaded on start-up or first use.
+    pub txns: Arc<TxnCoordinatorService>,
+    /// Serializes creating and loading `__transaction_state`.
+    pub(crate) txns_load: tokio::sync::Mutex<()>,
 }
 
 impl BrokerState {
@@ -45,6 +49,11 @@ impl BrokerState {
             crate::groups::coordinator_config(&config),
             config.offsets_topic_num_partitions(),
         );
+        let txns = TxnCoordinatorService::new(
+            crate::txns::txn_config(&config),
+            config.transaction_state_log_num_partitions(),
+            groups.clone(),
+        );
         let state = Self {
             node_id: config.node_id(),
             socket_request_max_bytes: usize::try_from(config.socket_request_max_bytes())
@@ -59,6 +68,8 @@ impl BrokerState {
             producer_ids: Default::default(),
             groups,
             groups_load: tokio::sync::Mutex::new(()),
+            txns,
+            txns_load: tokio::sync::Mutex::new(()),
         };
         state.sync_replicas(&image, None)?;
         Ok(state)

@@ -3,6 +3,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::Notify;
 use uuid::Uuid;
+use weir_storage::AbortedTxn;
 use weir_storage::{AppendInfo, DeletedSegments, FetchData, Log, LogConfig, RetentionPolicy};
 
 use crate::ReplicationError;
@@ -92,6 +93,33 @@ impl Partition {
 
     pub fn high_watermark(&self) -> i64 {
         self.high_watermark.load(Ordering::Acquire)
+    }
+
+    /// The last stable offset: the first offset of the oldest open transaction, or the high
+    /// watermark if that is smaller (or no transaction is open).
+    pub fn last_stable_offset(&self) -> Result<i64, ReplicationError> {
+        let hw = self.high_watermark();
+        Ok(self.log()?.first_unstable_offset().map_or(hw, |f| f.min(hw)))
+    }
+
+    /// A read_committed read: whole batches below the last stable offset, the last stable
+    /// offset, and the aborted transactions overlapping `[offset, last stable offset)`.
+    pub fn read_committed(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        min_one_batch: bool,
+    ) -> Result<(FetchData, i64, Vec<AbortedTxn>), ReplicationError> {
+        let hw = self.high_watermark();
+        let log = self.log()?;
+        let lso = log.first_unstable_offset().map_or(hw, |f| f.min(hw));
+        let data = log.read(offset, max_bytes, min_one_batch, lso)?;
+        let aborted = if data.slice.is_some() {
+            log.aborted_transactions(offset, lso)
+        } else {
+            Vec::new()
+        };
+        Ok((data, lso, aborted))
     }
 
     pub fn log_start_offset(&self) -> i64 {

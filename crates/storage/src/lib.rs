@@ -42,6 +42,7 @@
 //! - `producer_state.rs`: [`ProducerStateManager`], idempotent producers' sequences and epochs.
 //! - `producer_snapshot.rs`: [`ProducerSnapshot`], its `.snapshot` files.
 //! - `checkpoint.rs`: [`OffsetCheckpoint`].
+//! - `txn_index.rs`: open and aborted transactions, the `.txnindex` files ([`AbortedTxn`]).
 //! - `error.rs`: [`StorageError`].
 //!
 //! # Memory and I/O
@@ -55,6 +56,7 @@ pub mod checkpoint;
 pub mod cleaner;
 pub mod cleaner_codec;
 pub mod config;
+mod entry_file;
 pub mod error;
 pub mod log;
 pub mod offset_index;
@@ -64,6 +66,7 @@ pub mod read_slice;
 pub mod retention;
 pub mod segment;
 pub mod time_index;
+pub mod txn_index;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
@@ -80,3 +83,4 @@ pub use read_slice::{FetchData, ReadSlice};
 pub use retention::{DeletedSegments, RetentionPolicy};
 pub use segment::LogSegment;
 pub use time_index::{TimeIndex, TimestampOffset};
+pub use txn_index::AbortedTxn;

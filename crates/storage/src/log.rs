@@ -11,6 +11,7 @@ use crate::error::StorageError;
 use crate::producer_snapshot::ProducerSnapshot;
 use crate::producer_state::{ProducerBatch, ProducerStateManager, SequenceCheck};
 use crate::read_slice::FetchData;
+use crate::txn_index::{append_txn_index, AbortedTxn, TxnBatch, TxnTracker};
 use crate::segment::{
     delete_segment_files, BatchInfo, LogSegment, SegmentRead, MAX_RELATIVE_OFFSET,
     MAX_SEGMENT_BYTES,
@@ -81,6 +82,8 @@ pub struct Log {
     pub(crate) dir_dirty: bool,
     /// Idempotent producers' state as of the log end offset.
     producer_state: ProducerStateManager,
+    /// Open and aborted transactions (`txn_index.rs`).
+    pub(crate) txns: TxnTracker,
 }
 
 impl Log {
@@ -169,6 +172,7 @@ impl Log {
             last_flush_ms: None,
             dir_dirty,
             producer_state: ProducerStateManager::default(),
+            txns: TxnTracker::default(),
         };
         log.log_start_offset = log.segments.keys().next().copied().unwrap_or(0);
         log.log_end_offset = log.active().map_or(0, LogSegment::next_offset);
@@ -177,6 +181,7 @@ impl Log {
         // the log got shorter than it).
         log.recovery_point = recovery_point.clamp(log.log_start_offset, log.log_end_offset);
         log.load_producer_state()?;
+        log.load_transactions()?;
         Ok(log)
     }
 
@@ -230,6 +235,34 @@ impl Log {
         state.set_map_end_offset(self.log_end_offset);
         self.producer_state = state;
         Ok(())
+    }
+
+    /// Rebuilds the open and aborted transactions from the batch headers of the whole log
+    /// (an open transaction may start anywhere), rewriting each segment's `.txnindex` to
+    /// match what its markers say.
+    fn load_transactions(&mut self) -> Result<(), StorageError> {
+        let mut tracker = TxnTracker::default();
+        for segment in self.segments.values() {
+            let aborted = crate::txn_index::scan_segment(segment, 0, &mut tracker)?;
+            let on_disk = crate::txn_index::read_txn_index(&self.dir, segment.base_offset())?;
+            if on_disk != aborted {
+                crate::txn_index::write_txn_index(&self.dir, segment.base_offset(), &aborted)?;
+            }
+        }
+        tracker.truncate_below(self.log_start_offset);
+        self.txns = tracker;
+        Ok(())
+    }
+
+    /// The first offset of the oldest open transaction: the last stable offset is the
+    /// smaller of this and the high watermark.
+    pub fn first_unstable_offset(&self) -> Option<i64> {
+        self.txns.first_unstable_offset()
+    }
+
+    /// Aborted transactions overlapping `[from, to)`, for read_committed fetches.
+    pub fn aborted_transactions(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.txns.aborted_between(from, to)
     }
 
     /// Writes a producer state snapshot at the log end offset if the state changed since the
@@ -354,6 +387,16 @@ impl Log {
             now_ms,
         )?;
         self.log_end_offset = next;
+        let active_base = active.base_offset();
+        for b in &batches {
+            let at = usize::try_from(b.position).unwrap_or(usize::MAX);
+            let Some(bytes) = records.get(at..) else { continue };
+            if let Some(tb) = TxnBatch::parse(bytes, b.base_offset, b.last_offset) {
+                if let Some(aborted) = self.txns.on_batch(&tb) {
+                    append_txn_index(&self.dir, active_base, &aborted)?;
+                }
+            }
+        }
         self.producer_state.complete_append(producer_updates, next);
         if !self.producer_state.is_empty() {
             self.producer_state.maybe_remove_expired(

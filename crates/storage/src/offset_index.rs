@@ -1,9 +1,8 @@
 //! The sparse offset index of one segment (`<base offset>.index`).
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::entry_file::EntryFile;
 use crate::error::StorageError;
 
 /// One offset index entry, with the offset made absolute again.
@@ -41,10 +40,8 @@ pub struct OffsetPosition {
 /// cache keeps hot index pages close.
 #[derive(Debug)]
 pub struct OffsetIndex {
-    path: PathBuf,
-    file: File,
+    file: EntryFile<8>,
     base_offset: i64,
-    entries: u64,
     last: Option<OffsetPosition>,
 }
 
@@ -54,18 +51,9 @@ impl OffsetIndex {
 
     /// Creates an empty index, replacing any file at `path`.
     pub fn create(path: &Path, base_offset: i64) -> Result<Self, StorageError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(StorageError::io("create offset index", path))?;
         Ok(Self {
-            path: path.to_path_buf(),
-            file,
+            file: EntryFile::create(path, "offset index")?,
             base_offset,
-            entries: 0,
             last: None,
         })
     }
@@ -73,27 +61,16 @@ impl OffsetIndex {
     /// Opens an existing index. Returns `Ok(None)` when the file is missing or its length is
     /// not a whole number of entries: the caller rebuilds it.
     pub fn open(path: &Path, base_offset: i64) -> Result<Option<Self>, StorageError> {
-        let file = match OpenOptions::new().read(true).write(true).open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StorageError::io("open offset index", path)(e)),
-        };
-        let len = file
-            .metadata()
-            .map_err(StorageError::io("stat offset index", path))?
-            .len();
-        if len % Self::ENTRY_SIZE != 0 {
+        let Some(file) = EntryFile::open(path, "offset index")? else {
             return Ok(None);
-        }
+        };
         let mut index = Self {
-            path: path.to_path_buf(),
             file,
             base_offset,
-            entries: len / Self::ENTRY_SIZE,
             last: None,
         };
-        if index.entries > 0 {
-            index.last = Some(index.entry(index.entries - 1)?);
+        if index.entries() > 0 {
+            index.last = Some(index.entry(index.entries() - 1)?);
         }
         Ok(Some(index))
     }
@@ -107,7 +84,7 @@ impl OffsetIndex {
         if last.offset < self.base_offset || u64::from(last.position) >= log_size {
             return Ok(false);
         }
-        if self.entries > 1 {
+        if self.entries() > 1 {
             let first = self.entry(0)?;
             if first.offset >= last.offset || first.position >= last.position {
                 return Ok(false);
@@ -117,15 +94,15 @@ impl OffsetIndex {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub fn entries(&self) -> u64 {
-        self.entries
+        self.file.entries()
     }
 
     pub fn size_bytes(&self) -> u64 {
-        self.entries * Self::ENTRY_SIZE
+        self.file.size_bytes()
     }
 
     /// The last entry, if any.
@@ -136,7 +113,7 @@ impl OffsetIndex {
     /// True when one more entry would make the file larger than `max_index_bytes`
     /// (`segment.index.bytes`).
     pub fn is_full(&self, max_index_bytes: u32) -> bool {
-        (self.entries + 1) * Self::ENTRY_SIZE > u64::from(max_index_bytes)
+        (self.entries() + 1) * Self::ENTRY_SIZE > u64::from(max_index_bytes)
     }
 
     /// Appends an entry for the batch starting at `position` whose last offset is `offset`.
@@ -149,10 +126,7 @@ impl OffsetIndex {
         let mut buf = [0u8; Self::ENTRY_SIZE as usize];
         buf[..4].copy_from_slice(&relative.to_be_bytes());
         buf[4..].copy_from_slice(&position.to_be_bytes());
-        self.file
-            .write_all_at(&buf, self.entries * Self::ENTRY_SIZE)
-            .map_err(StorageError::io("append to offset index", &self.path))?;
-        self.entries += 1;
+        self.file.append(&buf)?;
         self.last = Some(OffsetPosition { offset, position });
         Ok(())
     }
@@ -176,7 +150,7 @@ impl OffsetIndex {
             return Ok(start);
         }
         // Invariant: entry(lo).offset <= target < entry(hi).offset.
-        let (mut lo, mut hi) = (0u64, self.entries - 1);
+        let (mut lo, mut hi) = (0u64, self.entries() - 1);
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
             if self.entry(mid)?.offset <= target {
@@ -209,7 +183,7 @@ impl OffsetIndex {
             return Ok(None);
         }
         // Invariant: entry(lo) fits, entry(hi) does not.
-        let (mut lo, mut hi) = (0u64, self.entries - 1);
+        let (mut lo, mut hi) = (0u64, self.entries() - 1);
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
             if fits(&self.entry(mid)?) {
@@ -223,13 +197,10 @@ impl OffsetIndex {
 
     /// Drops every entry from `n` on.
     pub fn truncate_entries(&mut self, n: u64) -> Result<(), StorageError> {
-        if n >= self.entries {
+        if n >= self.entries() {
             return Ok(());
         }
-        self.file
-            .set_len(n * Self::ENTRY_SIZE)
-            .map_err(StorageError::io("truncate offset index", &self.path))?;
-        self.entries = n;
+        self.file.truncate(n)?;
         self.last = if n == 0 {
             None
         } else {
@@ -239,17 +210,12 @@ impl OffsetIndex {
     }
 
     pub fn sync(&self) -> Result<(), StorageError> {
-        self.file
-            .sync_data()
-            .map_err(StorageError::io("fsync offset index", &self.path))
+        self.file.sync()
     }
 
     /// Reads entry `i` (which must be `< entries`).
     pub fn entry(&self, i: u64) -> Result<OffsetPosition, StorageError> {
-        let mut buf = [0u8; Self::ENTRY_SIZE as usize];
-        self.file
-            .read_exact_at(&mut buf, i * Self::ENTRY_SIZE)
-            .map_err(StorageError::io("read offset index", &self.path))?;
+        let buf = self.file.read(i)?;
         let [r0, r1, r2, r3, p0, p1, p2, p3] = buf;
         Ok(OffsetPosition {
             offset: self.base_offset + i64::from(u32::from_be_bytes([r0, r1, r2, r3])),

@@ -383,6 +383,23 @@ impl ProducerAppend<'_> {
         let Some(entry) = self.updated.get_mut(index) else {
             return Ok(SequenceCheck::Append);
         };
+        if batch.is_control {
+            // A transaction marker (written by the coordinator) has no sequence: it may not
+            // go back in epoch, and a newer epoch fences the older one's later batches.
+            if batch.producer_epoch < entry.producer_epoch {
+                return Err(StorageError::InvalidProducerEpoch {
+                    producer_id: batch.producer_id,
+                    epoch: batch.producer_epoch,
+                    current_epoch: entry.producer_epoch,
+                });
+            }
+            if batch.producer_epoch > entry.producer_epoch {
+                entry.producer_epoch = batch.producer_epoch;
+                entry.batches.clear();
+            }
+            entry.last_timestamp = batch.max_timestamp;
+            return Ok(SequenceCheck::Append);
+        }
         entry.validate(batch)?;
         entry.add_batch(batch);
         Ok(SequenceCheck::Append)

@@ -1,9 +1,8 @@
 //! The sparse time index of one segment (`<base offset>.timeindex`).
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::entry_file::EntryFile;
 use crate::error::StorageError;
 
 /// One time index entry, with the offset made absolute again.
@@ -39,10 +38,8 @@ pub struct TimestampOffset {
 /// binary-search the file with `pread`.
 #[derive(Debug)]
 pub struct TimeIndex {
-    path: PathBuf,
-    file: File,
+    file: EntryFile<12>,
     base_offset: i64,
-    entries: u64,
     last: Option<TimestampOffset>,
 }
 
@@ -52,18 +49,9 @@ impl TimeIndex {
 
     /// Creates an empty index, replacing any file at `path`.
     pub fn create(path: &Path, base_offset: i64) -> Result<Self, StorageError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .map_err(StorageError::io("create time index", path))?;
         Ok(Self {
-            path: path.to_path_buf(),
-            file,
+            file: EntryFile::create(path, "time index")?,
             base_offset,
-            entries: 0,
             last: None,
         })
     }
@@ -71,27 +59,16 @@ impl TimeIndex {
     /// Opens an existing index. Returns `Ok(None)` when the file is missing or its length is
     /// not a whole number of entries: the caller rebuilds it.
     pub fn open(path: &Path, base_offset: i64) -> Result<Option<Self>, StorageError> {
-        let file = match OpenOptions::new().read(true).write(true).open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StorageError::io("open time index", path)(e)),
-        };
-        let len = file
-            .metadata()
-            .map_err(StorageError::io("stat time index", path))?
-            .len();
-        if len % Self::ENTRY_SIZE != 0 {
+        let Some(file) = EntryFile::open(path, "time index")? else {
             return Ok(None);
-        }
+        };
         let mut index = Self {
-            path: path.to_path_buf(),
             file,
             base_offset,
-            entries: len / Self::ENTRY_SIZE,
             last: None,
         };
-        if index.entries > 0 {
-            index.last = Some(index.entry(index.entries - 1)?);
+        if index.entries() > 0 {
+            index.last = Some(index.entry(index.entries() - 1)?);
         }
         Ok(Some(index))
     }
@@ -105,7 +82,7 @@ impl TimeIndex {
         if last.offset < self.base_offset || last.offset >= next_offset {
             return Ok(false);
         }
-        if self.entries > 1 {
+        if self.entries() > 1 {
             let first = self.entry(0)?;
             if first.timestamp >= last.timestamp || first.offset >= last.offset {
                 return Ok(false);
@@ -115,15 +92,15 @@ impl TimeIndex {
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.file.path()
     }
 
     pub fn entries(&self) -> u64 {
-        self.entries
+        self.file.entries()
     }
 
     pub fn size_bytes(&self) -> u64 {
-        self.entries * Self::ENTRY_SIZE
+        self.file.size_bytes()
     }
 
     pub fn last_entry(&self) -> Option<TimestampOffset> {
@@ -133,7 +110,7 @@ impl TimeIndex {
     /// True when the file could not take two more entries within `max_index_bytes`: one slot
     /// stays reserved for the entry written when the segment is rolled.
     pub fn is_full(&self, max_index_bytes: u32) -> bool {
-        (self.entries + 2) * Self::ENTRY_SIZE > u64::from(max_index_bytes)
+        (self.entries() + 2) * Self::ENTRY_SIZE > u64::from(max_index_bytes)
     }
 
     /// Appends `(timestamp, offset)` if `timestamp` is larger than the last entry's.
@@ -154,10 +131,7 @@ impl TimeIndex {
         let mut buf = [0u8; Self::ENTRY_SIZE as usize];
         buf[..8].copy_from_slice(&timestamp.to_be_bytes());
         buf[8..].copy_from_slice(&relative.to_be_bytes());
-        self.file
-            .write_all_at(&buf, self.entries * Self::ENTRY_SIZE)
-            .map_err(StorageError::io("append to time index", &self.path))?;
-        self.entries += 1;
+        self.file.append(&buf)?;
         self.last = Some(TimestampOffset { timestamp, offset });
         Ok(())
     }
@@ -181,7 +155,7 @@ impl TimeIndex {
         let above = below.map_or(0, |i| i + 1);
         Ok((
             below.map(|i| self.entry(i)).transpose()?,
-            if above < self.entries {
+            if above < self.entries() {
                 Some(self.entry(above)?)
             } else {
                 None
@@ -194,14 +168,14 @@ impl TimeIndex {
             return Ok(None);
         };
         if target >= last.timestamp {
-            return Ok(Some(self.entries - 1));
+            return Ok(Some(self.entries() - 1));
         }
         let first = self.entry(0)?;
         if target < first.timestamp {
             return Ok(None);
         }
         // Invariant: entry(lo).timestamp <= target < entry(hi).timestamp.
-        let (mut lo, mut hi) = (0u64, self.entries - 1);
+        let (mut lo, mut hi) = (0u64, self.entries() - 1);
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
             if self.entry(mid)?.timestamp <= target {
@@ -215,13 +189,10 @@ impl TimeIndex {
 
     /// Drops every entry from `n` on.
     pub fn truncate_entries(&mut self, n: u64) -> Result<(), StorageError> {
-        if n >= self.entries {
+        if n >= self.entries() {
             return Ok(());
         }
-        self.file
-            .set_len(n * Self::ENTRY_SIZE)
-            .map_err(StorageError::io("truncate time index", &self.path))?;
-        self.entries = n;
+        self.file.truncate(n)?;
         self.last = if n == 0 {
             None
         } else {
@@ -231,17 +202,12 @@ impl TimeIndex {
     }
 
     pub fn sync(&self) -> Result<(), StorageError> {
-        self.file
-            .sync_data()
-            .map_err(StorageError::io("fsync time index", &self.path))
+        self.file.sync()
     }
 
     /// Reads entry `i` (which must be `< entries`).
     pub fn entry(&self, i: u64) -> Result<TimestampOffset, StorageError> {
-        let mut buf = [0u8; Self::ENTRY_SIZE as usize];
-        self.file
-            .read_exact_at(&mut buf, i * Self::ENTRY_SIZE)
-            .map_err(StorageError::io("read time index", &self.path))?;
+        let buf = self.file.read(i)?;
         let [t0, t1, t2, t3, t4, t5, t6, t7, r0, r1, r2, r3] = buf;
         Ok(TimestampOffset {
             timestamp: i64::from_be_bytes([t0, t1, t2, t3, t4, t5, t6, t7]),

@@ -11,8 +11,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, Bytes};
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, ResponseHeader};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{
+    ApiKey, BrokerId, FetchRequest, FetchResponse, ProducerId, ResponseHeader,
+};
 use kafka_protocol::protocol::Encodable;
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -89,13 +93,14 @@ pub async fn handle(
     }
 
     let max_bytes = usize::try_from(request.max_bytes).unwrap_or(0);
+    let read_committed = request.isolation_level == 1;
     let min_bytes = usize::try_from(request.min_bytes).unwrap_or(0);
     let deadline =
         Instant::now() + Duration::from_millis(u64::try_from(request.max_wait_ms).unwrap_or(0));
     let waker = Arc::new(Notify::new());
     let mut registered = false;
     let reads = loop {
-        let reads = read_all(&wanted, max_bytes).await;
+        let reads = read_all(&wanted, max_bytes, read_committed).await;
         let total: usize = reads.iter().map(|r| r.bytes()).sum();
         let any_error = reads.iter().any(|r| r.error.is_some());
         if total >= min_bytes || any_error || Instant::now() >= deadline {
@@ -114,7 +119,7 @@ pub async fn handle(
             .await
             .is_err()
         {
-            break read_all(&wanted, max_bytes).await;
+            break read_all(&wanted, max_bytes, read_committed).await;
         }
     };
 
@@ -123,9 +128,21 @@ pub async fn handle(
         let mut data = PartitionData::default()
             .with_partition_index(w.index)
             .with_high_watermark(r.high_watermark)
-            .with_last_stable_offset(r.high_watermark)
+            .with_last_stable_offset(r.last_stable_offset)
             .with_log_start_offset(r.log_start_offset)
             .with_preferred_read_replica(BrokerId(-1));
+        if let Some(aborted) = &r.aborted {
+            data = data.with_aborted_transactions(Some(
+                aborted
+                    .iter()
+                    .map(|a| {
+                        AbortedTransaction::default()
+                            .with_producer_id(ProducerId(a.producer_id))
+                            .with_first_offset(a.first_offset)
+                    })
+                    .collect(),
+            ));
+        }
         if let Some(error) = r.error {
             data = data
                 .with_error_code(error.code())
@@ -149,7 +166,10 @@ struct PartitionRead {
     error: Option<ResponseError>,
     slice: Option<ReadSlice>,
     high_watermark: i64,
+    last_stable_offset: i64,
     log_start_offset: i64,
+    /// read_committed only: aborted transactions overlapping the returned range.
+    aborted: Option<Vec<weir_storage::AbortedTxn>>,
 }
 
 impl PartitionRead {
@@ -161,7 +181,11 @@ impl PartitionRead {
 /// Reads every wanted partition within the response and partition limits. Only the first
 /// partition with data may exceed the limits, by returning one whole batch (KIP-74), so a
 /// batch larger than the limits never blocks a consumer.
-async fn read_all(wanted: &[Wanted], max_bytes: usize) -> Vec<PartitionRead> {
+async fn read_all(
+    wanted: &[Wanted],
+    max_bytes: usize,
+    read_committed: bool,
+) -> Vec<PartitionRead> {
     let plan: Vec<(Result<Arc<Partition>, ResponseError>, i64, usize)> = wanted
         .iter()
         .map(|w| (w.partition.clone(), w.fetch_offset, w.max_bytes))
@@ -178,15 +202,27 @@ async fn read_all(wanted: &[Wanted], max_bytes: usize) -> Vec<PartitionRead> {
                             error: Some(error),
                             slice: None,
                             high_watermark: -1,
+                            last_stable_offset: -1,
                             log_start_offset: -1,
+                            aborted: None,
                         }
                     }
                 };
                 let limit = partition_max.min(remaining).min(MAX_PLACEHOLDER);
                 let hw = partition.high_watermark();
                 let start = partition.log_start_offset();
-                match partition.read(offset, limit, first) {
-                    Ok(data) => {
+                let read = if read_committed {
+                    partition
+                        .read_committed(offset, limit, first)
+                        .map(|(data, lso, aborted)| (data, lso, Some(aborted)))
+                } else {
+                    partition.read(offset, limit, first).map(|data| {
+                        let lso = partition.last_stable_offset().unwrap_or(hw);
+                        (data, lso, None)
+                    })
+                };
+                match read {
+                    Ok((data, lso, aborted)) => {
                         let slice = data.slice.filter(|s| s.len > 0 && s.len <= MAX_PLACEHOLDER);
                         if let Some(s) = &slice {
                             first = false;
@@ -196,14 +232,18 @@ async fn read_all(wanted: &[Wanted], max_bytes: usize) -> Vec<PartitionRead> {
                             error: None,
                             slice,
                             high_watermark: hw,
+                            last_stable_offset: lso,
                             log_start_offset: start,
+                            aborted,
                         }
                     }
                     Err(e) => PartitionRead {
                         error: Some(codes::replication_error(&e)),
                         slice: None,
                         high_watermark: hw,
+                        last_stable_offset: hw,
                         log_start_offset: start,
+                        aborted: None,
                     },
                 }
             })

@@ -1,8 +1,6 @@
-//! FindCoordinator: this broker coordinates every group (it is the only one, and it leads
-//! every `__consumer_offsets` partition). The first request creates and loads that topic.
-//!
-//! Transaction keys (key type 1) are answered with `COORDINATOR_NOT_AVAILABLE`: there is no
-//! transaction coordinator yet, and a transactional producer must not be told otherwise.
+//! FindCoordinator: this broker coordinates every group and every transactional id (it is the
+//! only one, and it leads every `__consumer_offsets` and `__transaction_state` partition). The
+//! first request of each key type creates and loads that topic.
 
 use std::sync::Arc;
 
@@ -29,7 +27,8 @@ pub async fn handle(
         let result = match request.key_type {
             0 if key.is_empty() => Err(ResponseError::InvalidRequest),
             0 => groups::coordinator(state).await.map(|_| ()),
-            1 => Err(ResponseError::CoordinatorNotAvailable),
+            1 if key.is_empty() => Err(ResponseError::InvalidRequest),
+            1 => crate::txns::coordinator(state).await.map(|_| ()),
             _ => Err(ResponseError::InvalidRequest),
         };
         let c = Coordinator::default().with_key(key);

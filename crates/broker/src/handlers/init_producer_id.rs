@@ -7,9 +7,9 @@
 //! Without a `transactional_id` Kafka always answers a fresh id with epoch 0, whatever
 //! producer id and epoch a v3+ request carries (KIP-360's epoch bump for idempotent producers
 //! happens in the client; only the transaction coordinator bumps epochs of ids it knows), and
-//! so does Weir. With a `transactional_id` the answer is `COORDINATOR_NOT_AVAILABLE` until the
-//! transaction coordinator exists: a retriable error, where Kafka without a coordinator for the
-//! id would say the same (not an authorization failure).
+//! so does Weir. With a `transactional_id` the transaction coordinator answers
+//! (`weir_coordinator::TransactionCoordinator::init_producer_id`): a new id, or the known id
+//! with its epoch bumped, fencing the older instance.
 
 use std::sync::{Arc, Mutex};
 
@@ -58,7 +58,7 @@ impl ProducerIdManager {
 pub async fn handle(
     state: &Arc<BrokerState>,
     request: InitProducerIdRequest,
-    _version: i16,
+    version: i16,
 ) -> InitProducerIdResponse {
     let failed = |error: ResponseError| {
         InitProducerIdResponse::default()
@@ -73,7 +73,7 @@ pub async fn handle(
         .as_ref()
         .is_some_and(|t| !t.0.is_empty())
     {
-        return failed(ResponseError::CoordinatorNotAvailable);
+        return transactional(state, request, version).await;
     }
     let state2 = state.clone();
     let id = tokio::task::spawn_blocking(move || state2.producer_ids.generate(&state2)).await;
@@ -89,5 +89,50 @@ pub async fn handle(
             tracing::error!(error = %e, "producer id task failed");
             failed(ResponseError::CoordinatorNotAvailable)
         }
+    }
+}
+
+/// InitProducerId with a transactional id, answered by the transaction coordinator.
+async fn transactional(
+    state: &Arc<BrokerState>,
+    request: InitProducerIdRequest,
+    version: i16,
+) -> InitProducerIdResponse {
+    let failed = |error: ResponseError| {
+        InitProducerIdResponse::default()
+            .with_error_code(crate::txns::for_version(error, version, 4).code())
+            .with_producer_id(ProducerId(-1))
+            .with_producer_epoch(-1)
+    };
+    let txns = match crate::txns::coordinator(state).await {
+        Ok(t) => t,
+        Err(e) => return failed(e),
+    };
+    let tid = request
+        .transactional_id
+        .as_ref()
+        .map(|t| t.0.to_string())
+        .unwrap_or_default();
+    let timeout = request.transaction_timeout_ms;
+    let expected = (request.producer_id.0, request.producer_epoch);
+    let state2 = state.clone();
+    let result = txns
+        .call(move |core, now| {
+            let mut allocate = || match state2.producer_ids.generate(&state2) {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    tracing::error!(error = %e, "producer id allocation failed");
+                    None
+                }
+            };
+            core.init_producer_id(&tid, timeout, expected, now, &mut allocate)
+        })
+        .await
+        .unwrap_or(Err(ResponseError::CoordinatorNotAvailable));
+    match result {
+        Ok((id, epoch)) => InitProducerIdResponse::default()
+            .with_producer_id(ProducerId(id))
+            .with_producer_epoch(epoch),
+        Err(e) => failed(e),
     }
 }

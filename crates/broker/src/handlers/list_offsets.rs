@@ -1,5 +1,6 @@
 //! ListOffsets: earliest (-2), latest (-1), max timestamp (-3), or the first offset at or after
-//! a timestamp (via the time index).
+//! a timestamp (via the time index). Latest honours the isolation level: the high watermark
+//! for read_uncommitted, the last stable offset for read_committed.
 
 use std::sync::Arc;
 
@@ -22,6 +23,7 @@ pub async fn handle(
     version: i16,
 ) -> ListOffsetsResponse {
     let state = state.clone();
+    let read_committed = request.isolation_level == 1;
     let topics = tokio::task::spawn_blocking(move || {
         let image = state.image();
         request
@@ -45,6 +47,10 @@ pub async fn handle(
                                 .with_offset(-1);
                         };
                         let found = match p.timestamp {
+                            // read_committed consumers start at the last stable offset.
+                            LATEST if read_committed => {
+                                partition.last_stable_offset().map(|o| Some((-1, o)))
+                            }
                             LATEST => Ok(Some((-1, partition.high_watermark()))),
                             EARLIEST => Ok(Some((-1, partition.log_start_offset()))),
                             MAX_TIMESTAMP => partition.max_timestamp_and_offset(),

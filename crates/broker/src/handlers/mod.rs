@@ -9,6 +9,8 @@ use weir_protocol::request::DecodedRequest;
 use crate::zero_copy::Chunk;
 use crate::BrokerState;
 
+pub mod add_offsets_to_txn;
+pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod api_versions;
 pub mod create_partitions;
@@ -20,6 +22,8 @@ pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_groups;
 pub mod describe_log_dirs;
+pub mod describe_transactions;
+pub mod end_txn;
 pub mod fetch;
 pub mod find_coordinator;
 pub mod heartbeat;
@@ -29,12 +33,14 @@ pub mod join_group;
 pub mod leave_group;
 pub mod list_groups;
 pub mod list_offsets;
+pub mod list_transactions;
 pub mod metadata;
 pub mod offset_commit;
 pub mod offset_delete;
 pub mod offset_fetch;
 pub mod produce;
 pub mod sync_group;
+pub mod txn_offset_commit;
 
 /// What a handler sends back.
 pub enum Reply {
@@ -140,6 +146,22 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
         )),
         RequestKind::OffsetDelete(req) => msg(ResponseKind::OffsetDelete(
             offset_delete::handle(state, req, v).await,
+        )),
+        RequestKind::AddPartitionsToTxn(req) => msg(ResponseKind::AddPartitionsToTxn(
+            add_partitions_to_txn::handle(state, req, v).await,
+        )),
+        RequestKind::AddOffsetsToTxn(req) => msg(ResponseKind::AddOffsetsToTxn(
+            add_offsets_to_txn::handle(state, req, v).await,
+        )),
+        RequestKind::EndTxn(req) => msg(ResponseKind::EndTxn(end_txn::handle(state, req, v).await)),
+        RequestKind::TxnOffsetCommit(req) => msg(ResponseKind::TxnOffsetCommit(
+            txn_offset_commit::handle(state, req, v).await,
+        )),
+        RequestKind::DescribeTransactions(req) => msg(ResponseKind::DescribeTransactions(
+            describe_transactions::handle(state, req, v).await,
+        )),
+        RequestKind::ListTransactions(req) => msg(ResponseKind::ListTransactions(
+            list_transactions::handle(state, req, v).await,
         )),
         other => {
             // decode_request only lets through keys listed in weir_protocol::api, and each of

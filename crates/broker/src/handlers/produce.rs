@@ -103,6 +103,7 @@ fn append_partition(
     }
     let records = records.unwrap_or_default();
     validate(&records, settings.max_message_bytes)?;
+    check_transactional(state, &records, &topic.name, index)?;
     if !settings.log_append_time {
         validate_timestamps(
             &records,
@@ -176,13 +177,36 @@ fn validate(records: &[u8], max_message_bytes: i32) -> Result<(), (ResponseError
                 Some("clients may not write control batches".to_string()),
             ));
         }
-        if batch.is_transactional() {
-            // Transactions need the transaction coordinator, which is not built yet.
-            return Err((
-                ResponseError::InvalidTxnState,
-                Some("transactions are not supported yet".to_string()),
-            ));
+    }
+    Ok(())
+}
+
+/// A transactional batch is accepted only from the current epoch of a producer whose ongoing
+/// transaction includes the partition (AddPartitionsToTxn came first), so a zombie or a
+/// producer that skipped AddPartitionsToTxn cannot leave data no marker will close.
+fn check_transactional(
+    state: &BrokerState,
+    records: &[u8],
+    topic: &str,
+    index: i32,
+) -> Result<(), (ResponseError, Option<String>)> {
+    for batch in BatchIter::new(records).flatten() {
+        if !batch.is_transactional() {
+            continue;
         }
+        state
+            .txns
+            .check_produce(batch.producer_id(), batch.producer_epoch(), topic, index)
+            .map_err(|e| {
+                (
+                    e,
+                    Some(format!(
+                        "producer {} epoch {} has no ongoing transaction with {topic}-{index}",
+                        batch.producer_id(),
+                        batch.producer_epoch()
+                    )),
+                )
+            })?;
     }
     Ok(())
 }
