@@ -1,5 +1,8 @@
 //! The real `weir` binary against a real `weir broker` process.
 
+// Test support code panics on setup failure by design: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;

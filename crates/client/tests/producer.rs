@@ -1,4 +1,7 @@
 //! The producer against a real in-process broker: every option, checked by reading the log
+
+// Test support code panics on setup failure by design: a failed setup is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! back with ListOffsets and the broker's own Fetch through the admin/raw paths.
 
 mod support;

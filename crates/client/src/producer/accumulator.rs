@@ -112,10 +112,9 @@ impl RecordAccumulator {
         let mut wake_sender = false;
         let mut new_batch = None;
         let batch = match queue.batches.back_mut().filter(|b| b.sealed.is_none()) {
-            Some(b) => match b.try_append(record, timestamp, self.batch_size) {
-                Some(delta) => Some((delta, b)),
-                None => None,
-            },
+            Some(b) => b
+                .try_append(record, timestamp, self.batch_size)
+                .map(|delta| (delta, b)),
             None => None,
         };
         let (offset_delta, batch) = match batch {

@@ -19,7 +19,7 @@ use crate::ClientError;
 /// Bytes a varint (zigzag) of `v` takes.
 fn varint_len(v: i64) -> usize {
     let z = ((v << 1) ^ (v >> 63)) as u64;
-    ((64 - (z | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (z | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn put_varint(buf: &mut BytesMut, v: i64) {

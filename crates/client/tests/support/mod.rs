@@ -1,6 +1,6 @@
 //! An in-process broker per test, on 127.0.0.1.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use weir_broker::{Broker, BrokerConfig};
 
