@@ -6,6 +6,7 @@
 
 mod admin;
 mod bad_input;
+mod compaction;
 mod groups;
 mod idempotence;
 mod produce_fetch;

@@ -12,6 +12,8 @@
 //!   hosted partitions.
 //! - `zero_copy.rs`: Fetch responses whose record bytes go out with `sendfile`.
 //! - `retention_task.rs`: the background retention pass (`log.retention.check.interval.ms`).
+//! - `cleaner_task.rs`: the background log cleaner of compacted topics (`log.cleaner.backoff.ms`).
+//! - `recompress.rs`: `compression.type` conversion and the key check of compacted topics.
 //! - `codes.rs`: the one mapping from internal errors to Kafka error codes.
 //!
 //! What it does not own: byte layout on disk (`weir-storage`), metadata records and config
@@ -19,6 +21,7 @@
 //! (`weir-protocol` over `kafka-protocol`). Nothing depends on this crate except the `weir`
 //! binary and the end-to-end tests.
 
+mod cleaner_task;
 mod codes;
 mod connection;
 mod error;
@@ -26,6 +29,7 @@ pub mod groups;
 pub mod txns;
 mod handlers;
 mod meta_properties;
+mod recompress;
 mod retention_task;
 mod server;
 mod state;

@@ -136,6 +136,10 @@ impl Broker {
             state.clone(),
             shutdown_rx.clone(),
         ));
+        tasks.spawn(crate::cleaner_task::cleaner_loop(
+            state.clone(),
+            shutdown_rx.clone(),
+        ));
         tasks.spawn(state.groups.clone().run_timers(shutdown_rx.clone()));
         tasks.spawn(state.txns.clone().run_timers(shutdown_rx.clone()));
         tasks.spawn(checkpoint_loop(state.clone(), shutdown_rx));

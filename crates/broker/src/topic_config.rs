@@ -1,10 +1,10 @@
 //! A topic's effective settings (broker defaults overridden by the topic's configs), in the
 //! shapes the produce path and the storage engine need.
 
-use weir_metadata::config::topic::{TimestampType, TopicConfigView};
+use weir_metadata::config::topic::{CompressionType, TimestampType, TopicConfigView};
 use weir_metadata::config::BrokerConfig;
 use weir_metadata::TopicImage;
-use weir_storage::{LogConfig, RetentionPolicy};
+use weir_storage::{CleanerConfig, LogConfig, RetentionPolicy};
 
 /// What the produce path checks per partition.
 #[derive(Debug, Clone, Copy)]
@@ -16,6 +16,10 @@ pub struct TopicSettings {
     /// lie in the past / future.
     pub timestamp_before_max_ms: i64,
     pub timestamp_after_max_ms: i64,
+    /// `cleanup.policy` contains `compact`: records need keys.
+    pub compact: bool,
+    /// `compression.type`: batches in another codec are recompressed (unless `producer`).
+    pub compression_type: CompressionType,
 }
 
 pub fn settings(broker: &BrokerConfig, topic: &TopicImage) -> TopicSettings {
@@ -26,6 +30,8 @@ pub fn settings(broker: &BrokerConfig, topic: &TopicImage) -> TopicSettings {
         min_insync_replicas: resolved.min_insync_replicas,
         timestamp_before_max_ms: resolved.message_timestamp_before_max_ms,
         timestamp_after_max_ms: resolved.message_timestamp_after_max_ms,
+        compact: resolved.cleanup_policy.compact,
+        compression_type: resolved.compression_type,
     }
 }
 
@@ -37,6 +43,17 @@ pub fn retention_policy(broker: &BrokerConfig, topic: &TopicImage) -> RetentionP
         retention_bytes: r.retention_bytes,
         delete: r.cleanup_policy.delete,
     }
+}
+
+/// How the cleaner compacts the topic; `None` unless `cleanup.policy` contains `compact`.
+pub fn cleaner_config(broker: &BrokerConfig, topic: &TopicImage) -> Option<CleanerConfig> {
+    let r = TopicConfigView::resolve(&topic.configs, broker);
+    r.cleanup_policy.compact.then_some(CleanerConfig {
+        min_cleanable_dirty_ratio: r.min_cleanable_dirty_ratio,
+        min_compaction_lag_ms: r.min_compaction_lag_ms,
+        max_compaction_lag_ms: r.max_compaction_lag_ms,
+        delete_retention_ms: r.delete_retention_ms,
+    })
 }
 
 /// The storage engine's view of the topic's configs.

@@ -4,7 +4,10 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::Notify;
 use uuid::Uuid;
 use weir_storage::AbortedTxn;
-use weir_storage::{AppendInfo, DeletedSegments, FetchData, Log, LogConfig, RetentionPolicy};
+use weir_storage::{
+    AppendInfo, CleanerConfig, CleanerStats, DeletedSegments, FetchData, Log, LogConfig,
+    RetentionPolicy,
+};
 
 use crate::ReplicationError;
 
@@ -213,5 +216,28 @@ impl Partition {
         let start = log.log_start_offset();
         self.log_start_offset.store(start, Ordering::Release);
         Ok((start, deleted))
+    }
+}
+
+/// Compaction: the log lock is held to plan and to swap the cleaned segments in, not while
+/// segments are read and rewritten (see `weir_storage::cleaner`).
+impl Partition {
+    /// Cleans the log if `config` says it is due; `first_dirty_offset` is where the previous
+    /// cleaning stopped. Returns what was done, `None` when nothing was due.
+    pub fn clean_log(
+        &self,
+        config: &CleanerConfig,
+        first_dirty_offset: i64,
+        now_ms: i64,
+    ) -> Result<Option<CleanerStats>, ReplicationError> {
+        let plan =
+            self.log()?
+                .plan_cleaning(config, first_dirty_offset, self.high_watermark(), now_ms)?;
+        let Some(plan) = plan else {
+            return Ok(None);
+        };
+        let cleaned = plan.clean()?;
+        let stats = self.log()?.install_cleaned(cleaned)?;
+        Ok(Some(stats))
     }
 }

@@ -207,7 +207,8 @@ impl ReplicaManager {
         }
     }
 
-    fn all(&self) -> Vec<(TopicPartition, Arc<Partition>)> {
+    /// Every hosted partition.
+    pub fn all(&self) -> Vec<(TopicPartition, Arc<Partition>)> {
         self.partitions
             .read()
             .map(|p| p.iter().map(|(k, v)| (k.clone(), v.clone())).collect())

@@ -2,9 +2,11 @@
 //!
 //! A partition's record set is accepted whole or not at all: every batch is checked (magic 2,
 //! lengths, CRC-32C, record count, codec, `max.message.bytes`) before anything is written, and
-//! the first failure becomes that partition's error code. Compressed batches are never
-//! decompressed; the only bytes the broker changes are the base offset (and, for
-//! `LogAppendTime` topics, the max timestamp and CRC).
+//! the first failure becomes that partition's error code. Compressed batches are not
+//! decompressed, except for compacted topics (every record needs a key) and topics whose
+//! `compression.type` names another codec (see `recompress.rs`); otherwise the only bytes the
+//! broker changes are the base offset (and, for `LogAppendTime` topics, the max timestamp
+//! and CRC).
 
 use std::sync::Arc;
 
@@ -112,6 +114,13 @@ fn append_partition(
             settings.timestamp_after_max_ms,
         )?;
     }
+    // Compacted topics need keys; `compression.type` may ask for another codec. Neither
+    // copies anything for other topics.
+    let records = crate::recompress::prepare(
+        records,
+        crate::recompress::target_codec(settings.compression_type),
+        settings.compact,
+    )?;
     // The request's bytes go to the log as they are (the segment patches base offsets while
     // writing). Only LogAppendTime topics need a private copy, to stamp the time and CRC.
     let (records, log_append_time) = if settings.log_append_time {

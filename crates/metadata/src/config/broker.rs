@@ -341,6 +341,13 @@ pub static BROKER_CONFIGS: &[BrokerConfigDef] = &[
         "Log cleaner threads.",
     ),
     def(
+        "log.cleaner.backoff.ms",
+        Long,
+        Some("15000"),
+        AtLeast(0),
+        "How long the cleaner sleeps when no log needs cleaning.",
+    ),
+    def(
         "log.cleaner.delete.retention.ms",
         Long,
         Some("86400000"),
