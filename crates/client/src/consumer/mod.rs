@@ -1,0 +1,610 @@
+//! The consumer: `assign` + `seek` + `poll`, fetching from every partition leader.
+//!
+//! ```text
+//! poll() --> resets positions (ListOffsets, auto.offset.reset)
+//!        --> one Fetch per leader covering its fetchable partitions (one in flight per broker)
+//!        --> hands out buffered records (max.poll.records), leaving the next fetches in flight
+//! ```
+//!
+//! A partition is fetched ahead while its buffered records are handed out: the fetch position
+//! runs ahead of the position the caller sees ([`Consumer::position`]). A `seek` drops the
+//! buffer and ignores the answer of a fetch already in flight for that partition.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), weir_client::ClientError> {
+//! use std::time::Duration;
+//! use weir_client::{Consumer, ConsumerConfig, TopicPartition};
+//! let mut config = ConsumerConfig::new("127.0.0.1:9092");
+//! config.set("auto.offset.reset", "earliest")?;
+//! let mut consumer = Consumer::new(config).await?;
+//! consumer.assign(vec![TopicPartition::new("events", 0)]).await?;
+//! for record in consumer.poll(Duration::from_secs(1)).await? {
+//!     println!("{}-{}@{}: {:?}", record.topic, record.partition, record.offset, record.value);
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod config;
+mod fetch;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use weir_protocol::kafka_protocol::messages::list_offsets_request::{
+    ListOffsetsPartition, ListOffsetsTopic,
+};
+use weir_protocol::kafka_protocol::messages::{BrokerId, ListOffsetsRequest, TopicName};
+use weir_protocol::kafka_protocol::protocol::StrBytes;
+use weir_protocol::ResponseError;
+
+use crate::cluster::Cluster;
+use crate::ClientError;
+use config::{ConsumerConfig, OffsetReset};
+use fetch::{FetchDone, FetchedPartition};
+
+/// A topic and a partition number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TopicPartition {
+    pub topic: String,
+    pub partition: i32,
+}
+
+impl TopicPartition {
+    pub fn new(topic: impl Into<String>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
+impl std::fmt::Display for TopicPartition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.topic, self.partition)
+    }
+}
+
+/// One record as `poll` hands it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    pub topic: Arc<str>,
+    pub partition: i32,
+    pub offset: i64,
+    /// Milliseconds since the epoch (create time or log-append time, see `log_append_time`).
+    pub timestamp: i64,
+    /// Whether `timestamp` is the broker's LogAppendTime rather than the producer's CreateTime.
+    pub log_append_time: bool,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<(String, Option<Bytes>)>,
+    pub leader_epoch: i32,
+}
+
+/// Why a partition must look its position up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Reset {
+    Earliest,
+    Latest,
+}
+
+#[derive(Debug)]
+struct PartState {
+    /// The offset of the next record `poll` hands out; `None` until known.
+    position: Option<i64>,
+    /// A requested reset (seek_to_beginning/end, or auto.offset.reset).
+    reset: Option<Reset>,
+    /// The next offset to fetch (ahead of `position` by what is buffered).
+    fetch_offset: i64,
+    buffer: VecDeque<ConsumerRecord>,
+    paused: bool,
+    in_flight: bool,
+    /// Bumped by every seek; answers to older fetches are dropped.
+    generation: u64,
+    high_watermark: i64,
+    last_stable_offset: i64,
+    log_start_offset: i64,
+}
+
+impl PartState {
+    fn new() -> Self {
+        PartState {
+            position: None,
+            reset: None,
+            fetch_offset: 0,
+            buffer: VecDeque::new(),
+            paused: false,
+            in_flight: false,
+            generation: 0,
+            high_watermark: -1,
+            last_stable_offset: -1,
+            log_start_offset: -1,
+        }
+    }
+
+    fn seek(&mut self, offset: i64) {
+        self.position = Some(offset);
+        self.fetch_offset = offset;
+        self.reset = None;
+        self.buffer.clear();
+        self.generation += 1;
+    }
+}
+
+/// A Kafka consumer (see the module docs). Like Kafka's, it is used from one task at a time.
+pub struct Consumer {
+    cluster: Arc<Cluster>,
+    config: ConsumerConfig,
+    parts: BTreeMap<TopicPartition, PartState>,
+    /// Nodes with a fetch in flight.
+    in_flight: HashSet<i32>,
+    done_tx: mpsc::UnboundedSender<FetchDone>,
+    done_rx: mpsc::UnboundedReceiver<FetchDone>,
+    /// Where the next `poll` starts handing out, for fairness across partitions.
+    next_part: usize,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer")
+            .field("assignment", &self.parts.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Consumer {
+    /// Connects to the cluster.
+    pub async fn new(config: ConsumerConfig) -> Result<Consumer, ClientError> {
+        let cluster =
+            Cluster::connect(config.client.clone(), config.allow_auto_create_topics).await?;
+        Ok(Self::with_cluster(cluster, config))
+    }
+
+    /// A consumer on an existing cluster handle (shared with a producer or an admin client).
+    pub fn with_cluster(cluster: Arc<Cluster>, config: ConsumerConfig) -> Consumer {
+        let (done_tx, done_rx) = mpsc::unbounded_channel();
+        Consumer {
+            cluster,
+            config,
+            parts: BTreeMap::new(),
+            in_flight: HashSet::new(),
+            done_tx,
+            done_rx,
+            next_part: 0,
+        }
+    }
+
+    pub fn cluster(&self) -> &Arc<Cluster> {
+        &self.cluster
+    }
+
+    pub fn config(&self) -> &ConsumerConfig {
+        &self.config
+    }
+
+    /// Replaces the assignment by `partitions` (no group). Partitions kept keep their position.
+    pub async fn assign(&mut self, partitions: Vec<TopicPartition>) -> Result<(), ClientError> {
+        let wanted: HashSet<TopicPartition> = partitions.into_iter().collect();
+        self.parts.retain(|tp, _| wanted.contains(tp));
+        let mut new_topics = false;
+        for tp in wanted {
+            new_topics |= self.cluster.add_topic(&tp.topic);
+            self.parts.entry(tp).or_insert_with(PartState::new);
+        }
+        if new_topics {
+            self.cluster.refresh_metadata().await?;
+        }
+        Ok(())
+    }
+
+    /// The partitions assigned, sorted.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.parts.keys().cloned().collect()
+    }
+
+    fn part_mut(&mut self, tp: &TopicPartition) -> Result<&mut PartState, ClientError> {
+        self.parts
+            .get_mut(tp)
+            .ok_or_else(|| crate::config::invalid("partition", &tp.to_string(), "not assigned"))
+    }
+
+    /// The next `poll` returns records of `tp` from `offset`.
+    pub fn seek(&mut self, tp: &TopicPartition, offset: i64) -> Result<(), ClientError> {
+        self.part_mut(tp)?.seek(offset);
+        Ok(())
+    }
+
+    /// Moves `partitions` (all assigned ones when empty) to their log start offset.
+    pub fn seek_to_beginning(&mut self, partitions: &[TopicPartition]) -> Result<(), ClientError> {
+        self.request_reset(partitions, Reset::Earliest)
+    }
+
+    /// Moves `partitions` (all assigned ones when empty) to their log end offset (the last
+    /// stable offset with `read_committed`).
+    pub fn seek_to_end(&mut self, partitions: &[TopicPartition]) -> Result<(), ClientError> {
+        self.request_reset(partitions, Reset::Latest)
+    }
+
+    fn request_reset(&mut self, tps: &[TopicPartition], reset: Reset) -> Result<(), ClientError> {
+        let all: Vec<TopicPartition> = if tps.is_empty() {
+            self.parts.keys().cloned().collect()
+        } else {
+            tps.to_vec()
+        };
+        for tp in &all {
+            let p = self.part_mut(tp)?;
+            p.seek(0);
+            p.position = None;
+            p.reset = Some(reset);
+        }
+        Ok(())
+    }
+
+    /// The offset of the next record `poll` will hand out for `tp`, looked up if needed.
+    pub async fn position(&mut self, tp: &TopicPartition) -> Result<i64, ClientError> {
+        self.part_mut(tp)?;
+        self.update_positions().await?;
+        self.part_mut(tp)?
+            .position
+            .ok_or_else(|| crate::config::invalid("partition", &tp.to_string(), "no position"))
+    }
+
+    /// Stops fetching `partitions` until [`Consumer::resume`]; buffered records are kept back.
+    pub fn pause(&mut self, partitions: &[TopicPartition]) -> Result<(), ClientError> {
+        for tp in partitions {
+            self.part_mut(tp)?.paused = true;
+        }
+        Ok(())
+    }
+
+    pub fn resume(&mut self, partitions: &[TopicPartition]) -> Result<(), ClientError> {
+        for tp in partitions {
+            self.part_mut(tp)?.paused = false;
+        }
+        Ok(())
+    }
+
+    /// The paused partitions.
+    pub fn paused(&self) -> Vec<TopicPartition> {
+        self.parts
+            .iter()
+            .filter(|(_, p)| p.paused)
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    /// High watermark the last fetch of `tp` reported, minus the position: records not yet
+    /// handed out. `None` before the first fetch answer.
+    pub fn lag(&self, tp: &TopicPartition) -> Option<i64> {
+        let p = self.parts.get(tp)?;
+        let end = if self.config.isolation_level == config::IsolationLevel::ReadCommitted {
+            p.last_stable_offset
+        } else {
+            p.high_watermark
+        };
+        (end >= 0)
+            .then(|| end - p.position.unwrap_or(end))
+            .map(|l| l.max(0))
+    }
+
+    /// Log start offset, high watermark and last stable offset of `tp` as of the last fetch.
+    pub fn watermarks(&self, tp: &TopicPartition) -> Option<(i64, i64, i64)> {
+        let p = self.parts.get(tp)?;
+        Some((p.log_start_offset, p.high_watermark, p.last_stable_offset))
+    }
+
+    /// Waits up to `timeout` for records and returns at most `max.poll.records` of them.
+    pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>, ClientError> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            while let Ok(done) = self.done_rx.try_recv() {
+                self.handle_fetch(done)?;
+            }
+            self.update_positions().await?;
+            self.send_fetches().await;
+            let out = self.take_records();
+            if !out.is_empty() {
+                // Refill what was just drained while the caller works on these.
+                self.send_fetches().await;
+                return Ok(out);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(Vec::new());
+            }
+            let mut wait = deadline - now;
+            if self.in_flight.is_empty() {
+                // Nothing to wait for (no leader known, all paused): look again shortly.
+                wait = wait.min(self.config.client.retry_backoff);
+            }
+            if let Ok(Some(done)) = tokio::time::timeout(wait, self.done_rx.recv()).await {
+                self.handle_fetch(done)?;
+            }
+        }
+    }
+
+    fn take_records(&mut self) -> Vec<ConsumerRecord> {
+        let max = self.config.max_poll_records;
+        let mut out = Vec::new();
+        let n = self.parts.len();
+        if n == 0 {
+            return out;
+        }
+        let start = self.next_part % n;
+        let mut parts: Vec<&mut PartState> = self.parts.values_mut().collect();
+        for k in 0..n {
+            let i = (start + k) % n;
+            if out.len() >= max {
+                break;
+            }
+            let p = &mut parts[i];
+            if p.paused || p.buffer.is_empty() {
+                continue;
+            }
+            let take = (max - out.len()).min(p.buffer.len());
+            out.extend(p.buffer.drain(..take));
+            if let Some(last) = out.last() {
+                p.position = Some(last.offset + 1);
+            }
+            if p.buffer.is_empty() {
+                p.position = Some(p.fetch_offset.max(p.position.unwrap_or(0)));
+            }
+            self.next_part = i + 1;
+        }
+        out
+    }
+
+    /// Looks up positions of partitions that have none (requested resets, auto.offset.reset).
+    async fn update_positions(&mut self) -> Result<(), ClientError> {
+        let mut wanted: HashMap<Reset, Vec<TopicPartition>> = HashMap::new();
+        for (tp, p) in &mut self.parts {
+            if p.position.is_some() {
+                continue;
+            }
+            let reset = match (p.reset, self.config.auto_offset_reset) {
+                (Some(r), _) => r,
+                (None, OffsetReset::Earliest) => Reset::Earliest,
+                (None, OffsetReset::Latest) => Reset::Latest,
+                (None, OffsetReset::None) => {
+                    return Err(ClientError::Kafka {
+                        context: format!(
+                            "no position for {tp} and auto.offset.reset=none (NoOffsetForPartition)"
+                        ),
+                        error: ResponseError::OffsetOutOfRange,
+                    })
+                }
+            };
+            wanted.entry(reset).or_default().push(tp.clone());
+        }
+        for (reset, tps) in wanted {
+            let offsets = self.list_offsets(&tps, reset).await?;
+            for (tp, offset) in offsets {
+                if let Some(p) = self.parts.get_mut(&tp) {
+                    if p.position.is_none() {
+                        p.seek(offset);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// ListOffsets for `tps` (earliest or latest), asked of each leader. Partitions whose
+    /// leader is unknown are left out (and a metadata refresh is requested).
+    async fn list_offsets(
+        &self,
+        tps: &[TopicPartition],
+        reset: Reset,
+    ) -> Result<Vec<(TopicPartition, i64)>, ClientError> {
+        let metadata = self.cluster.metadata();
+        let mut by_leader: HashMap<i32, BTreeMap<&str, Vec<i32>>> = HashMap::new();
+        for tp in tps {
+            match metadata.leader(&tp.topic, tp.partition) {
+                Some(l) => by_leader
+                    .entry(l)
+                    .or_default()
+                    .entry(tp.topic.as_str())
+                    .or_default()
+                    .push(tp.partition),
+                None => self.cluster.request_refresh(),
+            }
+        }
+        let timestamp = match reset {
+            Reset::Earliest => -2,
+            Reset::Latest => -1,
+        };
+        let mut out = Vec::new();
+        for (leader, topics) in by_leader {
+            let request = ListOffsetsRequest::default()
+                .with_replica_id(BrokerId(-1))
+                .with_isolation_level(self.config.isolation_level.code())
+                .with_topics(
+                    topics
+                        .iter()
+                        .map(|(t, ps)| {
+                            ListOffsetsTopic::default()
+                                .with_name(TopicName(StrBytes::from_string(t.to_string())))
+                                .with_partitions(
+                                    ps.iter()
+                                        .map(|&p| {
+                                            ListOffsetsPartition::default()
+                                                .with_partition_index(p)
+                                                .with_current_leader_epoch(-1)
+                                                .with_timestamp(timestamp)
+                                        })
+                                        .collect(),
+                                )
+                        })
+                        .collect(),
+                );
+            let response = match self.cluster.send(leader, &request).await {
+                Ok(r) => r,
+                Err(e) if e.is_retriable() => {
+                    self.cluster.request_refresh();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            for rt in response.topics {
+                for rp in rt.partitions {
+                    let tp = TopicPartition::new(rt.name.0.to_string(), rp.partition_index);
+                    match ClientError::kafka(format!("list offsets of {tp}"), rp.error_code) {
+                        None => out.push((tp, rp.offset)),
+                        Some(e) if e.is_retriable() => self.cluster.request_refresh(),
+                        Some(e) => return Err(e),
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sends one Fetch to every leader without one in flight, for its fetchable partitions.
+    async fn send_fetches(&mut self) {
+        let metadata = self.cluster.metadata();
+        let buffer_limit = self.config.max_poll_records;
+        let mut by_node: BTreeMap<i32, Vec<(TopicPartition, i64, u64)>> = BTreeMap::new();
+        for (tp, p) in &self.parts {
+            if p.paused || p.in_flight || p.position.is_none() || p.buffer.len() >= buffer_limit {
+                continue;
+            }
+            let Some(leader) = metadata.leader(&tp.topic, tp.partition) else {
+                self.cluster.request_refresh();
+                continue;
+            };
+            if self.in_flight.contains(&leader) {
+                continue;
+            }
+            by_node
+                .entry(leader)
+                .or_default()
+                .push((tp.clone(), p.fetch_offset, p.generation));
+        }
+        for (node, partitions) in by_node {
+            let conn = match self.cluster.connection(node).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(node, error = %e, "no connection for fetch");
+                    self.cluster.request_refresh();
+                    continue;
+                }
+            };
+            match fetch::send(
+                &conn,
+                node,
+                &self.config,
+                &metadata,
+                partitions,
+                self.done_tx.clone(),
+            ) {
+                Ok(sent) => {
+                    self.in_flight.insert(node);
+                    for tp in sent {
+                        if let Some(p) = self.parts.get_mut(&tp) {
+                            p.in_flight = true;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(node, error = %e, "fetch not sent");
+                    self.cluster.request_refresh();
+                }
+            }
+        }
+    }
+
+    fn handle_fetch(&mut self, done: FetchDone) -> Result<(), ClientError> {
+        self.in_flight.remove(&done.node);
+        for (tp, _, _) in &done.requested {
+            if let Some(p) = self.parts.get_mut(tp) {
+                p.in_flight = false;
+            }
+        }
+        let partitions = match done.result {
+            Ok(ps) => ps,
+            Err(e) => {
+                tracing::debug!(node = done.node, error = %e, "fetch failed");
+                self.cluster.request_refresh();
+                return if e.is_retriable() { Ok(()) } else { Err(e) };
+            }
+        };
+        let mut first_error = None;
+        for FetchedPartition {
+            tp,
+            error,
+            high_watermark,
+            last_stable_offset,
+            log_start_offset,
+            records,
+            next_fetch_offset,
+        } in partitions
+        {
+            let Some((_, fetched_at, generation)) =
+                done.requested.iter().find(|(t, _, _)| *t == tp).cloned()
+            else {
+                continue;
+            };
+            let strategy = self.config.auto_offset_reset;
+            let Some(p) = self.parts.get_mut(&tp) else {
+                continue; // unassigned meanwhile
+            };
+            if p.generation != generation || p.fetch_offset != fetched_at {
+                continue; // seeked meanwhile
+            }
+            match error {
+                None => {}
+                Some(ResponseError::OffsetOutOfRange) => {
+                    match strategy {
+                        OffsetReset::Earliest => {
+                            p.position = None;
+                            p.reset = Some(Reset::Earliest);
+                        }
+                        OffsetReset::Latest => {
+                            p.position = None;
+                            p.reset = Some(Reset::Latest);
+                        }
+                        OffsetReset::None => {
+                            first_error.get_or_insert(ClientError::Kafka {
+                                context: format!("fetch {tp} at offset {fetched_at}"),
+                                error: ResponseError::OffsetOutOfRange,
+                            });
+                        }
+                    }
+                    continue;
+                }
+                Some(e) if e.is_retriable() => {
+                    self.cluster.request_refresh();
+                    continue;
+                }
+                Some(e) => {
+                    first_error.get_or_insert(ClientError::Kafka {
+                        context: format!("fetch {tp} at offset {fetched_at}"),
+                        error: e,
+                    });
+                    continue;
+                }
+            }
+            p.high_watermark = high_watermark;
+            p.last_stable_offset = last_stable_offset;
+            p.log_start_offset = log_start_offset;
+            p.buffer.extend(records);
+            p.fetch_offset = p.fetch_offset.max(next_fetch_offset);
+            if p.buffer.is_empty() {
+                // Only control or aborted batches: the position moves past them.
+                p.position = Some(p.fetch_offset);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// Drops the assignment and buffered records; fetches in flight are ignored.
+    pub async fn close(mut self) -> Result<(), ClientError> {
+        self.parts.clear();
+        Ok(())
+    }
+}
