@@ -4,6 +4,7 @@
 
 mod broker;
 mod configs;
+mod consume;
 mod dump_log;
 mod offsets;
 mod perf;
@@ -36,6 +37,8 @@ enum Command {
     Topics(topics::Args),
     /// Send lines from stdin as records (kafka-console-producer).
     Produce(produce::Args),
+    /// Print records of a topic (kafka-console-consumer).
+    Consume(consume::Args),
     /// Describe and alter topic and broker configs (kafka-configs).
     Configs(configs::Args),
     /// Print partition offsets as topic:partition:offset (kafka-get-offsets).
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
         Command::DumpLog(args) => dump_log::run(args),
         Command::Topics(args) => block_on(topics::run(args)),
         Command::Produce(args) => block_on(produce::run(args)),
+        Command::Consume(args) => block_on(consume::run(args)),
         Command::Configs(args) => block_on(configs::run(args)),
         Command::Offsets(args) => block_on(offsets::run(args)),
         Command::Perf(cmd) => block_on(perf::run(cmd)),

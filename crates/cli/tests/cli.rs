@@ -442,3 +442,109 @@ fn perf_produce_reports_kafka_lines_and_json() {
     );
     let _ = Path::new(WEIR);
 }
+
+#[test]
+fn consume_prints_like_the_console_consumer() {
+    let broker = start_broker();
+    let b = broker.bootstrap.as_str();
+    ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--create",
+        "--topic",
+        "cons",
+        "--partitions",
+        "1",
+        "--replication-factor",
+        "1",
+    ]);
+    produce(
+        b,
+        "cons",
+        &[
+            "--property",
+            "parse.key=true",
+            "--property",
+            "parse.headers=true",
+        ],
+        "h1:x,h2:y\tk0\tv0\n\tk1\tv1\n\tk2\tv2\n",
+    );
+    let consume = |extra: &[&str]| {
+        let mut args = vec![
+            "consume",
+            "--bootstrap-server",
+            b,
+            "--topic",
+            "cons",
+            "--timeout-ms",
+            "3000",
+        ];
+        args.extend_from_slice(extra);
+        let out = weir(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (out, err) = consume(&["--from-beginning"]);
+    assert_eq!(out, "v0\nv1\nv2\n");
+    assert!(err.contains("Processed a total of 3 messages"), "{err}");
+    let (out, _) = consume(&[
+        "--from-beginning",
+        "--max-messages",
+        "2",
+        "--property",
+        "print.key=true",
+        "--property",
+        "print.headers=true",
+        "--property",
+        "print.partition=true",
+        "--property",
+        "print.offset=true",
+        "--property",
+        "key.separator=|",
+    ]);
+    assert_eq!(
+        out,
+        "Partition:0|Offset:0|h1:x,h2:y|k0|v0\nPartition:0|Offset:1|NO_HEADERS|k1|v1\n"
+    );
+    let (out, _) = consume(&["--partition", "0", "--offset", "2"]);
+    assert_eq!(out, "v2\n");
+    let (out, _) = consume(&[
+        "--partition",
+        "0",
+        "--offset",
+        "earliest",
+        "--max-messages",
+        "1",
+        "--property",
+        "print.timestamp=true",
+        "--isolation-level",
+        "read_committed",
+    ]);
+    assert!(
+        out.starts_with("CreateTime:") && out.ends_with("\tv0\n"),
+        "{out}"
+    );
+    // Latest: nothing before the timeout.
+    let (out, _) = consume(&[]);
+    assert_eq!(out, "");
+    let err = weir(&[
+        "consume",
+        "--bootstrap-server",
+        b,
+        "--topic",
+        "nope",
+        "--timeout-ms",
+        "100",
+    ]);
+    assert!(!err.status.success());
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
