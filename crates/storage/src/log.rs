@@ -11,11 +11,11 @@ use crate::error::StorageError;
 use crate::producer_snapshot::ProducerSnapshot;
 use crate::producer_state::{ProducerBatch, ProducerStateManager, SequenceCheck};
 use crate::read_slice::FetchData;
-use crate::txn_index::{append_txn_index, AbortedTxn, TxnBatch, TxnTracker};
 use crate::segment::{
     delete_segment_files, BatchInfo, LogSegment, SegmentRead, MAX_RELATIVE_OFFSET,
     MAX_SEGMENT_BYTES,
 };
+use crate::txn_index::{append_txn_index, AbortedTxn, TxnBatch, TxnTracker};
 
 /// Outcome of an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -390,7 +390,9 @@ impl Log {
         let active_base = active.base_offset();
         for b in &batches {
             let at = usize::try_from(b.position).unwrap_or(usize::MAX);
-            let Some(bytes) = records.get(at..) else { continue };
+            let Some(bytes) = records.get(at..) else {
+                continue;
+            };
             if let Some(tb) = TxnBatch::parse(bytes, b.base_offset, b.last_offset) {
                 if let Some(aborted) = self.txns.on_batch(&tb) {
                     append_txn_index(&self.dir, active_base, &aborted)?;

@@ -88,7 +88,11 @@ pub fn read_txn_index(dir: &Path, base_offset: i64) -> Result<Vec<AbortedTxn>, S
 }
 
 /// Appends one entry to a segment's `.txnindex`.
-pub fn append_txn_index(dir: &Path, base_offset: i64, txn: &AbortedTxn) -> Result<(), StorageError> {
+pub fn append_txn_index(
+    dir: &Path,
+    base_offset: i64,
+    txn: &AbortedTxn,
+) -> Result<(), StorageError> {
     let path = dir.join(file_name(base_offset, "txnindex"));
     let mut f = OpenOptions::new()
         .create(true)
@@ -100,7 +104,11 @@ pub fn append_txn_index(dir: &Path, base_offset: i64, txn: &AbortedTxn) -> Resul
 }
 
 /// Replaces a segment's `.txnindex` with `txns` (deleted when empty).
-pub fn write_txn_index(dir: &Path, base_offset: i64, txns: &[AbortedTxn]) -> Result<(), StorageError> {
+pub fn write_txn_index(
+    dir: &Path,
+    base_offset: i64,
+    txns: &[AbortedTxn],
+) -> Result<(), StorageError> {
     let path = dir.join(file_name(base_offset, "txnindex"));
     if txns.is_empty() {
         return match std::fs::remove_file(&path) {
@@ -163,7 +171,9 @@ fn control_type(record: &[u8]) -> Option<i16> {
     if key_len < 4 {
         return None;
     }
-    Some(i16::from_be_bytes(record.get(at + 2..at + 4)?.try_into().ok()?))
+    Some(i16::from_be_bytes(
+        record.get(at + 2..at + 4)?.try_into().ok()?,
+    ))
 }
 
 /// A zigzag varint (Kafka's record fields) at `*at`, moving `*at` past it.
@@ -175,7 +185,11 @@ fn varint(buf: &[u8], at: &mut usize) -> Option<i64> {
         value |= u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
             let magnitude = i64::try_from(value >> 1).ok()?;
-            return Some(if value & 1 == 0 { magnitude } else { -magnitude - 1 });
+            return Some(if value & 1 == 0 {
+                magnitude
+            } else {
+                -magnitude - 1
+            });
         }
     }
     None
@@ -279,7 +293,9 @@ pub(crate) fn scan_segment(
                 reason: e.to_string(),
             })?;
         let mut consumed = BATCH_HEADER_LEN as u64;
-        let attributes = buf.get(21..23).map_or(0, |a| i16::from_be_bytes([a[0], a[1]]));
+        let attributes = buf
+            .get(21..23)
+            .map_or(0, |a| i16::from_be_bytes([a[0], a[1]]));
         if attributes & 0x30 == 0x30 {
             let extra = usize::try_from(info.len)
                 .unwrap_or(PEEK)
@@ -347,7 +363,10 @@ mod tests {
         assert_eq!(t.on_batch(&marker(1, 6, true)), None);
         assert_eq!(t.first_unstable_offset(), Some(2));
         let a = t.on_batch(&marker(2, 7, false)).unwrap();
-        assert_eq!((a.first_offset, a.last_offset, a.last_stable_offset), (2, 7, 8));
+        assert_eq!(
+            (a.first_offset, a.last_offset, a.last_stable_offset),
+            (2, 7, 8)
+        );
         assert_eq!(t.first_unstable_offset(), None);
         assert_eq!(t.aborted_between(0, 3), vec![a]);
         assert_eq!(t.aborted_between(8, 10), vec![]);
