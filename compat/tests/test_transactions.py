@@ -1,7 +1,8 @@
 """Transactions with confluent-kafka (librdkafka) against weir: commit and abort across three
 partitions, read_committed vs read_uncommitted consumers, zombie fencing, a
-consume-transform-produce loop with send_offsets_to_transaction, and a broker SIGKILL in the
-middle of a transaction."""
+consume-transform-produce loop with send_offsets_to_transaction (also SIGKILLed ten times,
+the broker three of them, ending with every input record in the output exactly once), and a
+broker SIGKILL in the middle of a transaction."""
 
 import time
 import uuid
@@ -187,3 +188,84 @@ def test_broker_sigkill_mid_transaction(start_broker):
     got = values(b, topic, "read_committed", expected=12)
     assert len(got) == 12, got
     assert not any(v.startswith("inflight-") for v in got), got
+
+
+# A consume-transform-produce worker in its own process (so it can be SIGKILLed): reads `src`
+# in a group (static member, so a restarted worker takes its partitions back at once), writes
+# each value to `dst` and commits the input offsets in the same transaction. It initialises
+# the producer first, which aborts whatever transaction a killed predecessor left open.
+WORKER = r"""
+import sys, time
+from confluent_kafka import Consumer, Producer, TopicPartition
+bootstrap, src, dst, group, tid, run_s = sys.argv[1:7]
+p = Producer({"bootstrap.servers": bootstrap, "transactional.id": tid, "linger.ms": 5,
+              "transaction.timeout.ms": 60000})
+p.init_transactions(60)
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "group.instance.id": "w",
+              "session.timeout.ms": 6000, "heartbeat.interval.ms": 500,
+              "enable.auto.commit": False, "auto.offset.reset": "earliest",
+              "isolation.level": "read_committed"})
+c.subscribe([src])
+deadline = time.monotonic() + float(run_s)
+idle_since = time.monotonic()
+while time.monotonic() < deadline and time.monotonic() - idle_since < 8:
+    msgs = [m for m in c.consume(num_messages=20, timeout=0.2) if not m.error()]
+    if not msgs:
+        continue
+    idle_since = time.monotonic()
+    p.begin_transaction()
+    offsets = {}
+    for m in msgs:
+        p.produce(dst, key=m.key(), value=m.value(), partition=m.partition())
+        offsets[m.partition()] = m.offset() + 1
+    p.send_offsets_to_transaction([TopicPartition(src, q, o) for q, o in offsets.items()],
+                                  c.consumer_group_metadata(), 30)
+    p.commit_transaction(30)
+print("done", flush=True)
+c.close()
+"""
+
+
+def test_consume_transform_produce_survives_sigkill_of_worker_and_broker(broker):
+    import random
+    import subprocess
+    import sys
+
+    b = broker.bootstrap
+    src, dst = topic_name("eos-in"), topic_name("eos-out")
+    ck.create_topic(b, src, 3)
+    ck.create_topic(b, dst, 3)
+    n = 3000
+    prod = ck.producer(b)
+    for i in range(n):
+        prod.produce(src, key=str(i).encode(), value=f"r{i:06d}".encode(), partition=i % 3)
+    assert prod.flush(30) == 0
+    group, tid = f"g-{uuid.uuid4()}", f"tx-{uuid.uuid4()}"
+    rng = random.Random(5)
+
+    def worker(run_s):
+        return subprocess.Popen([sys.executable, "-c", WORKER, b, src, dst, group, tid, str(run_s)],
+                                stdout=subprocess.PIPE, text=True)
+
+    for i in range(10):
+        w = worker(120)
+        time.sleep(rng.uniform(1.5, 4.0))
+        if i % 3 == 2:
+            # The broker too, in the middle of the worker's transactions.
+            broker.kill()
+            w.kill()
+            w.wait(10)
+            broker.start()
+            ck.forget_admins()
+        else:
+            w.kill()
+            w.wait(10)
+    # The killed workers did commit work (so the kills hit a running loop).
+    assert len(values(b, dst, "read_committed", expected=1)) > 0
+    # The last one runs until the input is drained.
+    w = worker(120)
+    out, _ = w.communicate(timeout=180)
+    assert "done" in out
+    got = values(b, dst, "read_committed", expected=n, timeout_s=60)
+    assert len(got) == n, f"{len(got)} records in the output, {n} in the input"
+    assert got == sorted(f"r{i:06d}" for i in range(n))
