@@ -75,9 +75,7 @@ async fn end(c: &mut Client, id: &'static str, pid: i64, epoch: i16, commit: boo
         .with_producer_id(ProducerId(pid))
         .with_producer_epoch(epoch)
         .with_committed(commit);
-    let ResponseKind::EndTxn(r) = c
-        .request(ApiKey::EndTxn, 3, RequestKind::EndTxn(req))
-        .await
+    let ResponseKind::EndTxn(r) = c.request(ApiKey::EndTxn, 3, RequestKind::EndTxn(req)).await
     else {
         panic!("wrong response type")
     };
@@ -92,9 +90,7 @@ async fn fetch_committed(
     offset: i64,
 ) -> (i64, Bytes, Vec<(i64, i64)>) {
     let req = fetch_request(topic_id, offset, 0, 0).with_isolation_level(1);
-    let ResponseKind::Fetch(resp) = c
-        .request(ApiKey::Fetch, 13, RequestKind::Fetch(req))
-        .await
+    let ResponseKind::Fetch(resp) = c.request(ApiKey::Fetch, 13, RequestKind::Fetch(req)).await
     else {
         panic!("wrong response type")
     };
@@ -240,7 +236,9 @@ async fn a_new_instance_fences_the_old_and_aborts_its_transaction() {
     assert_eq!(end(&mut c, "tf", pid, e0, true).await, 90);
     assert_eq!(add_partition(&mut c, "tf", pid, e0, "fence").await, 90);
     assert_eq!(
-        produce(&mut c, "fence", txn_batch(&[b"z2"], pid, e0, 1), -1).await.0,
+        produce(&mut c, "fence", txn_batch(&[b"z2"], pid, e0, 1), -1)
+            .await
+            .0,
         47,
         "INVALID_PRODUCER_EPOCH"
     );
@@ -248,5 +246,102 @@ async fn a_new_instance_fences_the_old_and_aborts_its_transaction() {
     let (lso, _, aborted) = fetch_committed(&mut c, topic_id, 0).await;
     assert_eq!(lso, 2);
     assert_eq!(aborted, vec![(pid, 0)]);
+    broker.stop().await;
+}
+
+#[tokio::test]
+async fn list_transactions_and_batched_add_partitions() {
+    use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTransaction;
+    use kafka_protocol::messages::ListTransactionsRequest;
+
+    let broker = TestBroker::start(&[]).await;
+    let mut c = broker.client().await;
+    ensure_topic(&mut c, "batched").await;
+    let (_, pid, epoch) = init(&mut c, "tl").await;
+    let (_, other, _) = init(&mut c, "tm").await;
+    // v4: several transactions in one request (the form brokers use), answered per
+    // transaction.
+    let req = AddPartitionsToTxnRequest::default().with_transactions(vec![
+        AddPartitionsToTxnTransaction::default()
+            .with_transactional_id(tid("tl"))
+            .with_producer_id(ProducerId(pid))
+            .with_producer_epoch(epoch)
+            .with_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str("batched")))
+                .with_partitions(vec![0])]),
+        AddPartitionsToTxnTransaction::default()
+            .with_transactional_id(tid("tm"))
+            .with_producer_id(ProducerId(other))
+            .with_producer_epoch(epoch + 5)
+            .with_topics(vec![AddPartitionsToTxnTopic::default()
+                .with_name(TopicName(StrBytes::from_static_str("batched")))
+                .with_partitions(vec![0])]),
+    ]);
+    let ResponseKind::AddPartitionsToTxn(r) = c
+        .request(
+            ApiKey::AddPartitionsToTxn,
+            4,
+            RequestKind::AddPartitionsToTxn(req),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    let codes: Vec<i16> = r
+        .results_by_transaction
+        .iter()
+        .map(|t| t.topic_results[0].results_by_partition[0].partition_error_code)
+        .collect();
+    assert_eq!(codes, vec![0, 90], "ok, PRODUCER_FENCED");
+
+    let list = |filters: Vec<&'static str>| {
+        ListTransactionsRequest::default()
+            .with_state_filters(filters.into_iter().map(StrBytes::from_static_str).collect())
+            .with_duration_filter(-1)
+    };
+    let ResponseKind::ListTransactions(r) = c
+        .request(
+            ApiKey::ListTransactions,
+            1,
+            RequestKind::ListTransactions(list(vec![])),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    let mut all: Vec<(String, String)> = r
+        .transaction_states
+        .iter()
+        .map(|s| {
+            (
+                s.transactional_id.to_string(),
+                s.transaction_state.to_string(),
+            )
+        })
+        .collect();
+    all.sort();
+    assert_eq!(
+        all,
+        vec![
+            ("tl".to_string(), "Ongoing".to_string()),
+            ("tm".to_string(), "Empty".to_string())
+        ]
+    );
+    let ResponseKind::ListTransactions(r) = c
+        .request(
+            ApiKey::ListTransactions,
+            1,
+            RequestKind::ListTransactions(list(vec!["Ongoing", "Bogus"])),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    assert_eq!(r.transaction_states.len(), 1);
+    assert_eq!(r.transaction_states[0].producer_id.0, pid);
+    assert_eq!(
+        r.unknown_state_filters,
+        vec![StrBytes::from_static_str("Bogus")]
+    );
     broker.stop().await;
 }

@@ -26,7 +26,6 @@ mod codes;
 mod connection;
 mod error;
 pub mod groups;
-pub mod txns;
 mod handlers;
 mod meta_properties;
 mod recompress;
@@ -35,6 +34,7 @@ mod server;
 mod state;
 mod topic_admin;
 mod topic_config;
+pub mod txns;
 mod zero_copy;
 
 pub use error::BrokerError;

@@ -13,7 +13,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use weir_coordinator::{PartitionLookup, TxnConfig, TxnCoordinatorService, TRANSACTION_STATE_TOPIC};
+use weir_coordinator::{
+    PartitionLookup, TxnConfig, TxnCoordinatorService, TRANSACTION_STATE_TOPIC,
+};
 use weir_metadata::config::BrokerConfig;
 use weir_protocol::ResponseError;
 

@@ -319,8 +319,9 @@ fn replay_partition(
 ) -> Result<usize, CoordinatorError> {
     let index = partition.index();
     let mut count = 0;
-    for_each_record(partition, |offset, key, value| {
-        match CoordinatorRecord::decode(key, value) {
+    for_each_record(
+        partition,
+        |offset, key, value| match CoordinatorRecord::decode(key, value) {
             Ok(Some(r)) => {
                 core.replay(r, now);
                 count += 1;
@@ -329,8 +330,8 @@ fn replay_partition(
             Err(e) => {
                 tracing::warn!(partition = index, offset, error = %e, "skipping undecodable __consumer_offsets record");
             }
-        }
-    })?;
+        },
+    )?;
     Ok(count)
 }
 

@@ -143,9 +143,8 @@ impl TransactionCoordinator {
         if commit && !offsets.is_empty() {
             fx.actions.push(TxnAction::CommitOffsets(offsets));
         }
-        let partitions: Vec<(String, i32)> = std::mem::take(&mut meta.partitions)
-            .into_iter()
-            .collect();
+        let partitions: Vec<(String, i32)> =
+            std::mem::take(&mut meta.partitions).into_iter().collect();
         if !partitions.is_empty() {
             fx.actions.push(TxnAction::Markers(TxnMarker {
                 producer_id: meta.producer_id,
@@ -373,7 +372,10 @@ impl TransactionCoordinator {
             return Err(ResponseError::InvalidProducerEpoch);
         }
         if txn.meta.state != TxnState::Ongoing
-            || !txn.meta.partitions.contains(&(topic.to_string(), partition))
+            || !txn
+                .meta
+                .partitions
+                .contains(&(topic.to_string(), partition))
         {
             return Err(ResponseError::InvalidTxnState);
         }
@@ -574,7 +576,9 @@ mod tests {
     fn timeout_aborts_with_a_bumped_epoch() {
         let mut c = core();
         let (pid, e) = init(&mut c, "tx", 0);
-        c.add_partitions("tx", pid, e, &[tp("a", 0)], 100).0.unwrap();
+        c.add_partitions("tx", pid, e, &[tp("a", 0)], 100)
+            .0
+            .unwrap();
         assert_eq!(c.next_deadline(), 1100);
         assert!(c.tick(1099).actions.is_empty());
         let fx = c.tick(1100);
@@ -626,7 +630,8 @@ mod tests {
             group: "g".into(),
             value: None,
         };
-        c.txn_offset_commit("tx", pid, e, vec![rec.clone()]).unwrap();
+        c.txn_offset_commit("tx", pid, e, vec![rec.clone()])
+            .unwrap();
         let (_, fx) = c.end_txn("tx", pid, e, true, 2);
         assert!(fx
             .actions

@@ -194,9 +194,13 @@ mod tests {
                 producer_epoch: 3,
                 timeout_ms: 60_000,
                 state: TxnState::PrepareCommit,
-                partitions: [("a".to_string(), 0), ("a".to_string(), 2), ("b".to_string(), 1)]
-                    .into_iter()
-                    .collect(),
+                partitions: [
+                    ("a".to_string(), 0),
+                    ("a".to_string(), 2),
+                    ("b".to_string(), 1),
+                ]
+                .into_iter()
+                .collect(),
                 last_update_ms: 10,
                 start_ms: 5,
             }),

@@ -103,7 +103,10 @@ impl TxnCoordinatorService {
                 }
             })?;
         }
-        tracing::info!(records = count, "transaction coordinator loaded __transaction_state");
+        tracing::info!(
+            records = count,
+            "transaction coordinator loaded __transaction_state"
+        );
         if let Ok(mut slot) = self.loaded.write() {
             *slot = Some(Loaded { partitions, lookup });
         }

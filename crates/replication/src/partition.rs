@@ -102,7 +102,10 @@ impl Partition {
     /// watermark if that is smaller (or no transaction is open).
     pub fn last_stable_offset(&self) -> Result<i64, ReplicationError> {
         let hw = self.high_watermark();
-        Ok(self.log()?.first_unstable_offset().map_or(hw, |f| f.min(hw)))
+        Ok(self
+            .log()?
+            .first_unstable_offset()
+            .map_or(hw, |f| f.min(hw)))
     }
 
     /// A read_committed read: whole batches below the last stable offset, the last stable

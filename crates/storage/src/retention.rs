@@ -204,6 +204,8 @@ impl Log {
         self.log_start_offset = offset;
         // Kafka too: what lies below the log start needs no recovery.
         self.recovery_point = self.recovery_point.max(offset);
+        // Aborted transactions wholly below it concern no reader any more.
+        self.txns.truncate_below(offset);
     }
 
     /// Drops the longest prefix of segments for which `predicate(segment, next segment)`

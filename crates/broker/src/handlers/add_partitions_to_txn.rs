@@ -86,18 +86,20 @@ async fn add(
                 let parts = wanted.clone();
                 if verify_only {
                     // KIP-890 verification: are the partitions already in the transaction?
-                    let all = parts.iter().all(|(t, p)| {
-                        c.check_produce(producer_id, epoch, t, *p).is_ok()
-                    });
+                    let all = parts
+                        .iter()
+                        .all(|(t, p)| c.check_produce(producer_id, epoch, t, *p).is_ok());
                     if all {
                         Ok(())
                     } else {
                         Err(ResponseError::InvalidTxnState)
                     }
                 } else {
-                    c.call(move |core, now| core.add_partitions(&tid, producer_id, epoch, &parts, now))
-                        .await
-                        .unwrap_or(Err(ResponseError::CoordinatorNotAvailable))
+                    c.call(move |core, now| {
+                        core.add_partitions(&tid, producer_id, epoch, &parts, now)
+                    })
+                    .await
+                    .unwrap_or(Err(ResponseError::CoordinatorNotAvailable))
                 }
             }
         }

@@ -181,11 +181,7 @@ impl PartitionRead {
 /// Reads every wanted partition within the response and partition limits. Only the first
 /// partition with data may exceed the limits, by returning one whole batch (KIP-74), so a
 /// batch larger than the limits never blocks a consumer.
-async fn read_all(
-    wanted: &[Wanted],
-    max_bytes: usize,
-    read_committed: bool,
-) -> Vec<PartitionRead> {
+async fn read_all(wanted: &[Wanted], max_bytes: usize, read_committed: bool) -> Vec<PartitionRead> {
     let plan: Vec<(Result<Arc<Partition>, ResponseError>, i64, usize)> = wanted
         .iter()
         .map(|w| (w.partition.clone(), w.fetch_offset, w.max_bytes))

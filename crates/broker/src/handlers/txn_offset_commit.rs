@@ -53,7 +53,9 @@ pub async fn handle(
                         match &result {
                             Ok(errors) => errors
                                 .iter()
-                                .find(|(tn, pi, _)| tn == t.name.as_str() && *pi == p.partition_index)
+                                .find(|(tn, pi, _)| {
+                                    tn == t.name.as_str() && *pi == p.partition_index
+                                })
                                 .and_then(|(_, _, e)| *e)
                                 .map_or(0, |e| e.code()),
                             Err(e) => txns::for_version(*e, version, 2).code(),
