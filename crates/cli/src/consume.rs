@@ -185,7 +185,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             bail!("--group cannot be combined with --partition");
         }
         config.set("group.id", g)?;
-        bail!("--group: consumer groups are not supported yet");
     }
     if args.offset.is_some() && args.partition.is_none() {
         bail!("--offset needs --partition");
@@ -213,7 +212,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .map(|i| i.saturating_sub(last_record.elapsed()))
                 .unwrap_or(Duration::from_secs(1))
                 .min(Duration::from_secs(1));
+            let joined = consumer.group_member().is_some();
             let records = consumer.poll(wait).await?;
+            if args.group.is_some() && !joined {
+                // --timeout-ms counts from the moment the group was joined.
+                last_record = Instant::now();
+            }
             if records.is_empty() {
                 if idle.is_some_and(|i| last_record.elapsed() >= i) {
                     break;
@@ -275,6 +279,11 @@ async fn subscribe_or_assign(
                 consumer.seek(&tp, offset)?;
             }
         }
+        return Ok(());
+    }
+    if args.group.is_some() {
+        // Committed offsets first, auto.offset.reset (earliest with --from-beginning) else.
+        consumer.subscribe(vec![args.topic.clone()]).await?;
         return Ok(());
     }
     let tps: Vec<TopicPartition> = t

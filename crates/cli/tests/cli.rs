@@ -532,6 +532,12 @@ fn consume_prints_like_the_console_consumer() {
         out.starts_with("CreateTime:") && out.ends_with("\tv0\n"),
         "{out}"
     );
+    // A group: the first run reads everything and commits, the second finds nothing new.
+    let (out, _) = consume(&["--group", "cg", "--from-beginning"]);
+    assert_eq!(out, "v0\nv1\nv2\n");
+    produce(b, "cons", &[], "v3\n");
+    let (out, _) = consume(&["--group", "cg", "--from-beginning"]);
+    assert_eq!(out, "v3\n");
     // Latest: nothing before the timeout.
     let (out, _) = consume(&[]);
     assert_eq!(out, "");

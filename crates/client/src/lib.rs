@@ -31,6 +31,7 @@ pub mod producer;
 pub use admin::Admin;
 pub use cluster::Cluster;
 pub use config::ClientConfig;
+pub use consumer::assignor::MemberSubscription;
 pub use consumer::config::{ConsumerConfig, IsolationLevel, OffsetReset};
 pub use consumer::{Consumer, ConsumerRecord, TopicPartition};
 pub use error::ClientError;

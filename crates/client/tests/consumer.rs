@@ -197,3 +197,131 @@ async fn pause_and_resume() {
     let r = poll_n(&mut c, 20).await;
     assert!(r.iter().all(|r| r.partition == 1));
 }
+
+/// Three members of one group split a 6-partition topic; every record is consumed once, also
+/// across the rebalances as members join.
+async fn group_splits_topic(strategy: &str) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
+    let t = format!("g-{strategy}");
+    topic(&b, &t, 6).await;
+    produce(&b, &t, 6, 600, "none").await;
+    let total = 1200;
+    let count = Arc::new(AtomicUsize::new(0));
+    let assignments: Arc<Mutex<HashMap<usize, Vec<TopicPartition>>>> = Arc::default();
+    let mut tasks = Vec::new();
+    for i in 0..3 {
+        let config = consumer_config(
+            &b,
+            &[
+                ("group.id", strategy),
+                ("auto.offset.reset", "earliest"),
+                ("partition.assignment.strategy", strategy),
+                ("heartbeat.interval.ms", "100"),
+                ("auto.commit.interval.ms", "200"),
+                ("max.poll.records", "50"),
+            ],
+        );
+        let t = t.clone();
+        let count = count.clone();
+        let assignments = assignments.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = Consumer::new(config).await.unwrap();
+            c.subscribe(vec![t]).await.unwrap();
+            let mut seen = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while count.load(Ordering::SeqCst) < total {
+                assert!(Instant::now() < deadline, "member {i} timed out");
+                let records = c.poll(Duration::from_millis(100)).await.unwrap();
+                count.fetch_add(records.len(), Ordering::SeqCst);
+                seen.extend(records.iter().map(|r| (r.partition, r.offset)));
+                assignments.lock().unwrap().insert(i, c.assignment());
+            }
+            c.close().await.unwrap();
+            seen
+        }));
+    }
+    // Once the group is stable (two partitions each), the second half is produced.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "group never stabilised");
+        let a = assignments.lock().unwrap().clone();
+        if a.len() == 3 && a.values().all(|v| v.len() == 2) {
+            let mut all: Vec<TopicPartition> = a.values().flatten().cloned().collect();
+            all.sort();
+            all.dedup();
+            assert_eq!(all.len(), 6);
+            if strategy == "range" {
+                // Contiguous ranges: 0-1, 2-3, 4-5.
+                for v in a.values() {
+                    assert_eq!(v[0].partition % 2, 0);
+                    assert_eq!(v[1].partition, v[0].partition + 1);
+                }
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    produce(&b, &t, 6, 600, "none").await;
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "a record was consumed twice");
+    assert_eq!(n, total);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_of_three_with_range() {
+    group_splits_topic("range").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_of_three_with_roundrobin() {
+    group_splits_topic("roundrobin").await;
+}
+
+#[tokio::test]
+async fn committed_offsets_survive_a_restart() {
+    let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
+    topic(&b, "c", 2).await;
+    produce(&b, "c", 2, 100, "none").await;
+    let props = [
+        ("group.id", "cg"),
+        ("auto.offset.reset", "earliest"),
+        ("enable.auto.commit", "false"),
+        ("max.poll.records", "30"),
+    ];
+    let mut c = Consumer::new(consumer_config(&b, &props)).await.unwrap();
+    c.subscribe(vec!["c".into()]).await.unwrap();
+    let first = poll_n(&mut c, 30).await;
+    c.commit_sync().await.unwrap();
+    let tps = [TopicPartition::new("c", 0), TopicPartition::new("c", 1)];
+    let committed = c.committed(&tps).await.unwrap();
+    let sum: i64 = committed.iter().map(|(_, o)| o.unwrap_or(0)).sum();
+    assert_eq!(sum as usize, first.len());
+    c.close().await.unwrap();
+    // A new member continues where the commit left off: nothing twice, nothing lost.
+    let mut c = Consumer::new(consumer_config(&b, &props)).await.unwrap();
+    c.subscribe(vec!["c".into()]).await.unwrap();
+    let rest = poll_n(&mut c, 100 - first.len()).await;
+    let mut all: Vec<(i32, i64)> = first
+        .iter()
+        .chain(rest.iter())
+        .map(|r| (r.partition, r.offset))
+        .collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 100);
+    // assign() with a group.id starts at the committed offsets too.
+    c.commit_sync().await.unwrap();
+    c.close().await.unwrap();
+    let mut c = Consumer::new(consumer_config(&b, &props)).await.unwrap();
+    c.assign(tps.to_vec()).await.unwrap();
+    assert_eq!(c.position(&tps[0]).await.unwrap(), 50);
+    assert_eq!(c.position(&tps[1]).await.unwrap(), 50);
+}

@@ -24,8 +24,10 @@
 //! # Ok(()) }
 //! ```
 
+pub mod assignor;
 pub mod config;
 mod fetch;
+mod group;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -44,6 +46,7 @@ use crate::cluster::Cluster;
 use crate::ClientError;
 use config::{ConsumerConfig, OffsetReset};
 use fetch::{FetchDone, FetchedPartition};
+use group::Group;
 
 /// A topic and a partition number.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -101,6 +104,8 @@ struct PartState {
     buffer: VecDeque<ConsumerRecord>,
     paused: bool,
     in_flight: bool,
+    /// The group's committed offset must be looked up before `reset` applies.
+    use_committed: bool,
     /// Bumped by every seek; answers to older fetches are dropped.
     generation: u64,
     high_watermark: i64,
@@ -117,6 +122,7 @@ impl PartState {
             buffer: VecDeque::new(),
             paused: false,
             in_flight: false,
+            use_committed: false,
             generation: 0,
             high_watermark: -1,
             last_stable_offset: -1,
@@ -128,6 +134,7 @@ impl PartState {
         self.position = Some(offset);
         self.fetch_offset = offset;
         self.reset = None;
+        self.use_committed = false;
         self.buffer.clear();
         self.generation += 1;
     }
@@ -144,6 +151,11 @@ pub struct Consumer {
     done_rx: mpsc::UnboundedReceiver<FetchDone>,
     /// Where the next `poll` starts handing out, for fairness across partitions.
     next_part: usize,
+    /// Membership and committed offsets, with a `group.id`.
+    group: Option<Group>,
+    /// Whether the assignment comes from the group (`subscribe`) rather than `assign`.
+    subscribed: bool,
+    last_auto_commit: Instant,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -165,7 +177,14 @@ impl Consumer {
     /// A consumer on an existing cluster handle (shared with a producer or an admin client).
     pub fn with_cluster(cluster: Arc<Cluster>, config: ConsumerConfig) -> Consumer {
         let (done_tx, done_rx) = mpsc::unbounded_channel();
+        let group = config
+            .group_id
+            .clone()
+            .map(|g| Group::new(cluster.clone(), g, &config));
         Consumer {
+            group,
+            subscribed: false,
+            last_auto_commit: Instant::now(),
             cluster,
             config,
             parts: BTreeMap::new(),
@@ -184,19 +203,162 @@ impl Consumer {
         &self.config
     }
 
-    /// Replaces the assignment by `partitions` (no group). Partitions kept keep their position.
+    /// Replaces the assignment by `partitions` (no group membership). Partitions kept keep
+    /// their position; new ones start at the group's committed offset (with a `group.id`), else
+    /// per `auto.offset.reset`.
     pub async fn assign(&mut self, partitions: Vec<TopicPartition>) -> Result<(), ClientError> {
+        if self.subscribed {
+            return Err(crate::config::invalid(
+                "assign",
+                "",
+                "the consumer is subscribed; unsubscribe first",
+            ));
+        }
+        self.set_assignment(partitions).await
+    }
+
+    async fn set_assignment(&mut self, partitions: Vec<TopicPartition>) -> Result<(), ClientError> {
         let wanted: HashSet<TopicPartition> = partitions.into_iter().collect();
         self.parts.retain(|tp, _| wanted.contains(tp));
         let mut new_topics = false;
+        let has_group = self.group.is_some();
         for tp in wanted {
             new_topics |= self.cluster.add_topic(&tp.topic);
-            self.parts.entry(tp).or_insert_with(PartState::new);
+            self.parts.entry(tp).or_insert_with(|| {
+                let mut p = PartState::new();
+                p.use_committed = has_group;
+                p
+            });
         }
         if new_topics {
             self.cluster.refresh_metadata().await?;
         }
         Ok(())
+    }
+
+    /// Joins the group (`group.id` needed) with a subscription to `topics`; the assignment
+    /// comes from the group leader's assignor at the next `poll`.
+    pub async fn subscribe(&mut self, topics: Vec<String>) -> Result<(), ClientError> {
+        let Some(group) = self.group.as_mut() else {
+            return Err(crate::config::invalid(
+                "group.id",
+                "",
+                "subscribe needs a group.id",
+            ));
+        };
+        let mut topics = topics;
+        topics.sort();
+        topics.dedup();
+        if topics.is_empty() {
+            return self.unsubscribe().await;
+        }
+        for t in &topics {
+            self.cluster.add_topic(t);
+        }
+        group.subscription = topics;
+        group
+            .rejoin
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.subscribed = true;
+        Ok(())
+    }
+
+    /// Leaves the group and drops the assignment.
+    pub async fn unsubscribe(&mut self) -> Result<(), ClientError> {
+        if self.subscribed {
+            self.auto_commit(true).await;
+            if let Some(g) = self.group.as_mut() {
+                g.subscription.clear();
+                let _ = g.leave().await;
+            }
+        }
+        self.subscribed = false;
+        self.parts.clear();
+        Ok(())
+    }
+
+    /// The member id and generation in the group, once joined.
+    pub fn group_member(&self) -> Option<(String, i32)> {
+        self.group
+            .as_ref()
+            .filter(|g| !g.member_id.is_empty())
+            .map(|g| (g.member_id.clone(), g.generation))
+    }
+
+    /// Commits the positions of every assigned partition and waits for the answer.
+    pub async fn commit_sync(&mut self) -> Result<(), ClientError> {
+        let offsets: Vec<(TopicPartition, i64)> = self
+            .parts
+            .iter()
+            .filter_map(|(tp, p)| p.position.map(|o| (tp.clone(), o)))
+            .collect();
+        self.commit_offsets(&offsets).await
+    }
+
+    /// Commits explicit offsets (the offset of the next record to read).
+    pub async fn commit_offsets(
+        &mut self,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<(), ClientError> {
+        let group = self
+            .group
+            .as_mut()
+            .ok_or_else(|| crate::config::invalid("group.id", "", "commit needs a group.id"))?;
+        group.commit(offsets).await?;
+        self.last_auto_commit = Instant::now();
+        Ok(())
+    }
+
+    /// The group's committed offsets of `partitions` (`None` where nothing is committed).
+    pub async fn committed(
+        &mut self,
+        partitions: &[TopicPartition],
+    ) -> Result<Vec<(TopicPartition, Option<i64>)>, ClientError> {
+        let group = self
+            .group
+            .as_mut()
+            .ok_or_else(|| crate::config::invalid("group.id", "", "committed needs a group.id"))?;
+        let c = group.fetch_committed(partitions).await?;
+        Ok(partitions
+            .iter()
+            .map(|tp| (tp.clone(), c.get(tp).copied().filter(|o| *o >= 0)))
+            .collect())
+    }
+
+    async fn auto_commit(&mut self, force: bool) {
+        if !self.config.enable_auto_commit || self.group.is_none() {
+            return;
+        }
+        if !force && self.last_auto_commit.elapsed() < self.config.auto_commit_interval {
+            return;
+        }
+        if let Err(e) = self.commit_sync().await {
+            tracing::warn!(error = %e, "auto commit failed");
+        }
+        self.last_auto_commit = Instant::now();
+    }
+
+    /// Rejoins the group when the heartbeat (or a commit) asked for it.
+    async fn maybe_rejoin(&mut self) -> Result<(), ClientError> {
+        let needed = self.subscribed
+            && self
+                .group
+                .as_ref()
+                .is_some_and(|g| g.rejoin.load(std::sync::atomic::Ordering::Acquire));
+        if !needed {
+            return Ok(());
+        }
+        // Commit what was consumed before giving the partitions up.
+        if !self.parts.is_empty() {
+            self.auto_commit(true).await;
+        }
+        let Some(group) = self.group.as_mut() else {
+            return Ok(());
+        };
+        let assignment = group.join().await?;
+        // Every partition starts over from the committed offsets of the new generation.
+        self.parts.clear();
+        self.set_assignment(assignment).await
     }
 
     /// The partitions assigned, sorted.
@@ -299,6 +461,8 @@ impl Consumer {
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>, ClientError> {
         let deadline = Instant::now() + timeout;
         loop {
+            self.maybe_rejoin().await?;
+            self.auto_commit(false).await;
             while let Ok(done) = self.done_rx.try_recv() {
                 self.handle_fetch(done)?;
             }
@@ -319,8 +483,20 @@ impl Consumer {
                 // Nothing to wait for (no leader known, all paused): look again shortly.
                 wait = wait.min(self.config.client.retry_backoff);
             }
-            if let Ok(Some(done)) = tokio::time::timeout(wait, self.done_rx.recv()).await {
-                self.handle_fetch(done)?;
+            let wake = self.group.as_ref().map(|g| g.wake.clone());
+            let rejoin = async {
+                match wake {
+                    Some(w) => w.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                done = tokio::time::timeout(wait, self.done_rx.recv()) => {
+                    if let Ok(Some(done)) = done {
+                        self.handle_fetch(done)?;
+                    }
+                }
+                _ = rejoin => {}
             }
         }
     }
@@ -359,6 +535,25 @@ impl Consumer {
     /// Looks up positions of partitions that have none (requested resets, auto.offset.reset).
     async fn update_positions(&mut self) -> Result<(), ClientError> {
         let mut wanted: HashMap<Reset, Vec<TopicPartition>> = HashMap::new();
+        let committed: Vec<TopicPartition> = self
+            .parts
+            .iter()
+            .filter(|(_, p)| p.position.is_none() && p.use_committed && p.reset.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        if !committed.is_empty() {
+            if let Some(group) = self.group.as_mut() {
+                let offsets = group.fetch_committed(&committed).await?;
+                for tp in committed {
+                    if let Some(p) = self.parts.get_mut(&tp) {
+                        match offsets.get(&tp) {
+                            Some(&o) if o >= 0 => p.seek(o),
+                            _ => p.use_committed = false,
+                        }
+                    }
+                }
+            }
+        }
         for (tp, p) in &mut self.parts {
             if p.position.is_some() {
                 continue;
@@ -602,8 +797,15 @@ impl Consumer {
         }
     }
 
-    /// Drops the assignment and buffered records; fetches in flight are ignored.
+    /// Commits (with `enable.auto.commit`), leaves the group and drops the assignment;
+    /// fetches in flight are ignored.
     pub async fn close(mut self) -> Result<(), ClientError> {
+        self.auto_commit(true).await;
+        if self.subscribed {
+            if let Some(g) = self.group.as_mut() {
+                g.leave().await?;
+            }
+        }
         self.parts.clear();
         Ok(())
     }
