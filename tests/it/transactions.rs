@@ -345,3 +345,40 @@ async fn list_transactions_and_batched_add_partitions() {
     );
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn transaction_timeout_aborts_and_fences() {
+    let broker = TestBroker::start(&[]).await;
+    let mut c = broker.client().await;
+    let topic_id = ensure_topic(&mut c, "expire").await;
+    let req = InitProducerIdRequest::default()
+        .with_transactional_id(Some(tid("te")))
+        .with_transaction_timeout_ms(300)
+        .with_producer_id(ProducerId(-1))
+        .with_producer_epoch(-1);
+    let ResponseKind::InitProducerId(r) = c
+        .request(ApiKey::InitProducerId, 4, RequestKind::InitProducerId(req))
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    let (pid, epoch) = (r.producer_id.0, r.producer_epoch);
+    assert_eq!(add_partition(&mut c, "te", pid, epoch, "expire").await, 0);
+    assert_eq!(
+        produce(&mut c, "expire", txn_batch(&[b"late"], pid, epoch, 0), -1).await,
+        (0, 0)
+    );
+    // The coordinator's timer aborts it (no request needed): the LSO moves past the marker.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (lso, _, aborted) = fetch_committed(&mut c, topic_id, 0).await;
+        if lso == 2 {
+            assert_eq!(aborted, vec![(pid, 0)]);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not aborted: lso {lso}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(end(&mut c, "te", pid, epoch, true).await, 90, "PRODUCER_FENCED");
+    broker.stop().await;
+}
