@@ -376,9 +376,16 @@ async fn transaction_timeout_aborts_and_fences() {
             assert_eq!(aborted, vec![(pid, 0)]);
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not aborted: lso {lso}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not aborted: lso {lso}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(end(&mut c, "te", pid, epoch, true).await, 90, "PRODUCER_FENCED");
+    assert_eq!(
+        end(&mut c, "te", pid, epoch, true).await,
+        90,
+        "PRODUCER_FENCED"
+    );
     broker.stop().await;
 }
