@@ -6,6 +6,7 @@ mod broker;
 mod configs;
 mod consume;
 mod dump_log;
+mod groups;
 mod offsets;
 mod perf;
 mod produce;
@@ -39,6 +40,8 @@ enum Command {
     Produce(produce::Args),
     /// Print records of a topic (kafka-console-consumer).
     Consume(consume::Args),
+    /// List and describe consumer groups with their lag (kafka-consumer-groups).
+    Groups(groups::Args),
     /// Describe and alter topic and broker configs (kafka-configs).
     Configs(configs::Args),
     /// Print partition offsets as topic:partition:offset (kafka-get-offsets).
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Topics(args) => block_on(topics::run(args)),
         Command::Produce(args) => block_on(produce::run(args)),
         Command::Consume(args) => block_on(consume::run(args)),
+        Command::Groups(args) => block_on(groups::run(args)),
         Command::Configs(args) => block_on(configs::run(args)),
         Command::Offsets(args) => block_on(offsets::run(args)),
         Command::Perf(cmd) => block_on(perf::run(cmd)),

@@ -554,3 +554,114 @@ fn consume_prints_like_the_console_consumer() {
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+#[test]
+fn groups_list_describe_and_perf_consume() {
+    let broker = start_broker();
+    let b = broker.bootstrap.as_str();
+    ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--create",
+        "--topic",
+        "gt",
+        "--partitions",
+        "2",
+        "--replication-factor",
+        "1",
+    ]);
+    produce(b, "gt", &[], "a\nb\nc\nd\n");
+    // A member that stays in the group while it is described.
+    let mut member = Command::new(WEIR)
+        .args([
+            "consume",
+            "--bootstrap-server",
+            b,
+            "--topic",
+            "gt",
+            "--group",
+            "live",
+            "--from-beginning",
+            "--timeout-ms",
+            "30000",
+            "--consumer-property",
+            "auto.commit.interval.ms=100",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let describe = loop {
+        assert!(Instant::now() < deadline, "the member never committed");
+        let out = weir(&[
+            "groups",
+            "--bootstrap-server",
+            b,
+            "--describe",
+            "--group",
+            "live",
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("live ")).collect();
+        let complete = |r: &&str| {
+            let cols: Vec<&str> = r.split_whitespace().collect();
+            cols.len() == 9 && cols[3] != "-" && cols[6] != "-"
+        };
+        if rows.len() == 2 && rows.iter().all(complete) {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let _ = member.kill();
+    let _ = member.wait();
+    let lines: Vec<&str> = describe.lines().filter(|l| !l.is_empty()).collect();
+    assert!(
+        lines[0].starts_with("GROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG             CONSUMER-ID"),
+        "{describe}"
+    );
+    for row in &lines[1..] {
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cols[0], "live");
+        assert_eq!(cols[1], "gt");
+        assert_eq!(cols[3], cols[4], "{row}"); // everything consumed
+        assert_eq!(cols[5], "0");
+        assert!(cols[6].starts_with("weir-console-consumer"), "{row}");
+        assert_eq!(cols[8], "weir-console-consumer", "{row}");
+    }
+    assert!(ok(&["groups", "--bootstrap-server", b, "--list"])
+        .lines()
+        .any(|l| l == "live"));
+    let out = weir(&[
+        "groups",
+        "--bootstrap-server",
+        b,
+        "--describe",
+        "--group",
+        "none",
+    ]);
+    assert!(!out.status.success());
+
+    let out = ok(&[
+        "perf",
+        "consume",
+        "--bootstrap-server",
+        b,
+        "--topic",
+        "gt",
+        "--messages",
+        "4",
+        "--json",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("start.time, end.time, data.consumed.in.MB"),
+        "{out}"
+    );
+    assert!(lines[2].starts_with("4 records received, "), "{out}");
+    assert!(
+        lines[3].starts_with("{\"records\": 4,") && lines[3].contains("\"p99_ms\": "),
+        "{out}"
+    );
+}

@@ -56,7 +56,10 @@ fn encode_versioned<T: Encodable>(
     Ok(buf.freeze())
 }
 
-fn decode_versioned<T: Decodable>(what: &'static str, mut b: Bytes) -> Result<T, ClientError> {
+pub(crate) fn decode_versioned<T: Decodable>(
+    what: &'static str,
+    mut b: Bytes,
+) -> Result<T, ClientError> {
     if b.len() < 2 {
         return Err(codec(what, "too short"));
     }
@@ -117,7 +120,9 @@ impl Group {
         }
     }
 
-    async fn coordinator(&mut self) -> Result<(i32, Arc<BrokerConnection>), ClientError> {
+    pub(crate) async fn coordinator(
+        &mut self,
+    ) -> Result<(i32, Arc<BrokerConnection>), ClientError> {
         if let Some(node) = self.coordinator {
             match self.cluster.connection(node).await {
                 Ok(c) => return Ok((node, c)),
@@ -422,10 +427,19 @@ impl Group {
         &mut self,
         tps: &[TopicPartition],
     ) -> Result<HashMap<TopicPartition, i64>, ClientError> {
+        self.fetch_committed_of(Some(tps)).await
+    }
+
+    /// Committed offsets of `tps`, or of every partition the group committed (`None`).
+    pub async fn fetch_committed_of(
+        &mut self,
+        tps: Option<&[TopicPartition]>,
+    ) -> Result<HashMap<TopicPartition, i64>, ClientError> {
         let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
-        for tp in tps {
+        for tp in tps.unwrap_or_default() {
             by_topic.entry(&tp.topic).or_default().push(tp.partition);
         }
+        let all = tps.is_none();
         for _ in 0..20 {
             let (_, conn) = match self.coordinator().await {
                 Ok(c) => c,
@@ -439,7 +453,7 @@ impl Group {
             let request = if v8 {
                 OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
                     .with_group_id(GroupId(s(&self.group_id)))
-                    .with_topics(Some(
+                    .with_topics((!all).then(|| {
                         by_topic
                             .iter()
                             .map(|(t, ps)| {
@@ -447,12 +461,12 @@ impl Group {
                                     .with_name(TopicName(s(t)))
                                     .with_partition_indexes(ps.clone())
                             })
-                            .collect(),
-                    ))])
+                            .collect()
+                    }))])
             } else {
                 OffsetFetchRequest::default()
                     .with_group_id(GroupId(s(&self.group_id)))
-                    .with_topics(Some(
+                    .with_topics((!all).then(|| {
                         by_topic
                             .iter()
                             .map(|(t, ps)| {
@@ -460,8 +474,8 @@ impl Group {
                                     .with_name(TopicName(s(t)))
                                     .with_partition_indexes(ps.clone())
                             })
-                            .collect(),
-                    ))
+                            .collect()
+                    }))
             };
             let response = match conn.send(&request).await {
                 Ok(r) => r,

@@ -28,6 +28,7 @@ pub mod assignor;
 pub mod config;
 mod fetch;
 mod group;
+pub mod group_admin;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
