@@ -33,7 +33,7 @@ pub use cluster::Cluster;
 pub use config::ClientConfig;
 pub use consumer::assignor::MemberSubscription;
 pub use consumer::config::{ConsumerConfig, IsolationLevel, OffsetReset};
-pub use consumer::{Consumer, ConsumerRecord, TopicPartition};
+pub use consumer::{Consumer, ConsumerRecord, RebalanceListener, TopicPartition};
 pub use error::ClientError;
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionMetadata, TopicMetadata};
 pub use producer::config::{Acks, Compression, ProducerConfig};

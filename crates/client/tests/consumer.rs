@@ -325,3 +325,54 @@ async fn committed_offsets_survive_a_restart() {
     assert_eq!(c.position(&tps[0]).await.unwrap(), 50);
     assert_eq!(c.position(&tps[1]).await.unwrap(), 50);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rebalance_listener_sees_revoke_and_assign() {
+    use std::sync::{Arc, Mutex};
+    use weir_client::RebalanceListener;
+    struct Log(Arc<Mutex<Vec<String>>>);
+    impl RebalanceListener for Log {
+        fn on_partitions_revoked(&mut self, p: &[TopicPartition]) {
+            self.0.lock().unwrap().push(format!("revoked {}", p.len()));
+        }
+        fn on_partitions_assigned(&mut self, p: &[TopicPartition]) {
+            self.0.lock().unwrap().push(format!("assigned {}", p.len()));
+        }
+    }
+    let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
+    topic(&b, "rl", 2).await;
+    let props = [("group.id", "rl"), ("heartbeat.interval.ms", "100")];
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut c1 = Consumer::new(consumer_config(&b, &props)).await.unwrap();
+    c1.subscribe_with_listener(vec!["rl".into()], Box::new(Log(log.clone())))
+        .await
+        .unwrap();
+    c1.poll(Duration::from_millis(100)).await.unwrap();
+    assert_eq!(*log.lock().unwrap(), ["assigned 2"]);
+    let second = tokio::spawn({
+        let config = consumer_config(&b, &props);
+        async move {
+            let mut c2 = Consumer::new(config).await.unwrap();
+            c2.subscribe(vec!["rl".into()]).await.unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while c2.assignment().len() != 1 {
+                assert!(Instant::now() < deadline);
+                c2.poll(Duration::from_millis(100)).await.unwrap();
+            }
+            c2
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c1.assignment().len() != 1 {
+        assert!(Instant::now() < deadline);
+        c1.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    let c2 = second.await.unwrap();
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["assigned 2", "revoked 2", "assigned 1"]
+    );
+    c2.close().await.unwrap();
+    c1.close().await.unwrap();
+    assert_eq!(log.lock().unwrap().last().unwrap(), "revoked 1");
+}

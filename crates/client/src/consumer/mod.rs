@@ -71,6 +71,14 @@ impl std::fmt::Display for TopicPartition {
     }
 }
 
+/// Called around rebalances of a subscribed consumer, from within `poll` (and `close` /
+/// `unsubscribe`): revoked before rejoining, after the auto commit; assigned once the new
+/// assignment is known, before any record of it is fetched.
+pub trait RebalanceListener: Send {
+    fn on_partitions_revoked(&mut self, _partitions: &[TopicPartition]) {}
+    fn on_partitions_assigned(&mut self, _partitions: &[TopicPartition]) {}
+}
+
 /// One record as `poll` hands it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsumerRecord {
@@ -157,6 +165,7 @@ pub struct Consumer {
     /// Whether the assignment comes from the group (`subscribe`) rather than `assign`.
     subscribed: bool,
     last_auto_commit: Instant,
+    listener: Option<std::sync::Mutex<Box<dyn RebalanceListener>>>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -186,6 +195,7 @@ impl Consumer {
             group,
             subscribed: false,
             last_auto_commit: Instant::now(),
+            listener: None,
             cluster,
             config,
             parts: BTreeMap::new(),
@@ -264,10 +274,33 @@ impl Consumer {
         Ok(())
     }
 
+    /// Like [`Consumer::subscribe`], with callbacks around every rebalance.
+    pub async fn subscribe_with_listener(
+        &mut self,
+        topics: Vec<String>,
+        listener: Box<dyn RebalanceListener>,
+    ) -> Result<(), ClientError> {
+        self.subscribe(topics).await?;
+        self.listener = Some(std::sync::Mutex::new(listener));
+        Ok(())
+    }
+
+    fn revoke_all(&mut self) {
+        if let Some(l) = self.listener.as_mut() {
+            let revoked: Vec<TopicPartition> = self.parts.keys().cloned().collect();
+            match l.get_mut() {
+                Ok(l) => l.on_partitions_revoked(&revoked),
+                Err(p) => p.into_inner().on_partitions_revoked(&revoked),
+            }
+        }
+    }
+
     /// Leaves the group and drops the assignment.
     pub async fn unsubscribe(&mut self) -> Result<(), ClientError> {
         if self.subscribed {
             self.auto_commit(true).await;
+            self.revoke_all();
+            self.listener = None;
             if let Some(g) = self.group.as_mut() {
                 g.subscription.clear();
                 let _ = g.leave().await;
@@ -353,13 +386,24 @@ impl Consumer {
         if !self.parts.is_empty() {
             self.auto_commit(true).await;
         }
+        if self.group.as_ref().is_some_and(|g| g.generation >= 0) {
+            self.revoke_all();
+        }
         let Some(group) = self.group.as_mut() else {
             return Ok(());
         };
         let assignment = group.join().await?;
         // Every partition starts over from the committed offsets of the new generation.
         self.parts.clear();
-        self.set_assignment(assignment).await
+        self.set_assignment(assignment).await?;
+        if let Some(l) = self.listener.as_mut() {
+            let assigned: Vec<TopicPartition> = self.parts.keys().cloned().collect();
+            match l.get_mut() {
+                Ok(l) => l.on_partitions_assigned(&assigned),
+                Err(p) => p.into_inner().on_partitions_assigned(&assigned),
+            }
+        }
+        Ok(())
     }
 
     /// The partitions assigned, sorted.
@@ -803,6 +847,7 @@ impl Consumer {
     pub async fn close(mut self) -> Result<(), ClientError> {
         self.auto_commit(true).await;
         if self.subscribed {
+            self.revoke_all();
             if let Some(g) = self.group.as_mut() {
                 g.leave().await?;
             }
