@@ -4,6 +4,9 @@
 //!
 //! `cargo bench -p weir-storage --bench cleaner`
 
+// Bench setup panics on failure by design.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
