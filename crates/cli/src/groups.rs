@@ -1,11 +1,14 @@
-//! `weir groups`: kafka-consumer-groups `--list` and `--describe` (current offset, log end
-//! offset, lag, member, host per partition).
+//! `weir groups`: kafka-consumer-groups `--list`, `--describe` (current offset, log end
+//! offset, lag, member, host per partition), `--reset-offsets` (a dry run unless `--execute`)
+//! and `--delete`.
 
 use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{bail, Context};
 use weir_client::admin::OffsetSpec;
-use weir_client::consumer::group_admin::{describe_group, list_groups};
+use weir_client::consumer::group_admin::{
+    commit_group_offsets, delete_group, describe_group, list_groups,
+};
 use weir_client::{Admin, ClientConfig, TopicPartition};
 
 #[derive(clap::Args)]
@@ -24,16 +27,62 @@ pub struct Args {
     /// With --describe: every group.
     #[arg(long)]
     all_groups: bool,
+    /// Delete the groups given with --group (they must have no members).
+    #[arg(long)]
+    delete: bool,
+    /// Reset the committed offsets of --group (a dry run unless --execute).
+    #[arg(long)]
+    reset_offsets: bool,
+    /// With --reset-offsets: `topic` or `topic:0,1`; repeatable.
+    #[arg(long)]
+    topic: Vec<String>,
+    /// With --reset-offsets: every topic the group committed offsets for.
+    #[arg(long)]
+    all_topics: bool,
+    #[arg(long)]
+    to_earliest: bool,
+    #[arg(long)]
+    to_latest: bool,
+    #[arg(long)]
+    to_current: bool,
+    #[arg(long)]
+    to_offset: Option<i64>,
+    #[arg(long, allow_negative_numbers = true)]
+    shift_by: Option<i64>,
+    /// Show the new offsets without committing them (the default).
+    #[arg(long)]
+    dry_run: bool,
+    /// Commit the new offsets.
+    #[arg(long)]
+    execute: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    if args.list == args.describe {
-        bail!("exactly one of --list or --describe is needed");
+    let modes = [args.list, args.describe, args.delete, args.reset_offsets];
+    if modes.iter().filter(|m| **m).count() != 1 {
+        bail!("exactly one of --list, --describe, --delete or --reset-offsets is needed");
     }
     let admin = Admin::connect(ClientConfig::new(&args.bootstrap_server))
         .await
         .context("cannot connect")?;
     let cluster = admin.cluster().clone();
+    if args.delete {
+        if args.group.is_empty() {
+            bail!("--delete needs --group");
+        }
+        for g in &args.group {
+            delete_group(&cluster, g).await?;
+        }
+        let names: Vec<String> = args.group.iter().map(|g| format!("'{g}'")).collect();
+        println!(
+            "Deletion of requested consumer groups ({}) was successful.",
+            names.join(", ")
+        );
+        return Ok(());
+    }
+    if args.reset_offsets {
+        return reset_offsets(&admin, &args).await;
+    }
     if args.list {
         for g in list_groups(&cluster).await? {
             println!("{}", g.group_id);
@@ -159,6 +208,101 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         for row in &table {
             line(row.iter().map(String::as_str).collect());
         }
+    }
+    Ok(())
+}
+
+async fn reset_offsets(admin: &Admin, args: &Args) -> anyhow::Result<()> {
+    let cluster = admin.cluster().clone();
+    let [group] = args.group.as_slice() else {
+        bail!("--reset-offsets needs exactly one --group");
+    };
+    let specs = [
+        args.to_earliest,
+        args.to_latest,
+        args.to_current,
+        args.to_offset.is_some(),
+        args.shift_by.is_some(),
+    ];
+    if specs.iter().filter(|s| **s).count() != 1 {
+        bail!("--reset-offsets needs one of --to-earliest, --to-latest, --to-current, --to-offset, --shift-by");
+    }
+    if args.dry_run && args.execute {
+        bail!("--dry-run and --execute exclude each other");
+    }
+    let d = describe_group(&cluster, group).await?;
+    if !d.members.is_empty() {
+        bail!(
+            "Assignments can only be reset if the group '{group}' is inactive, but the current state is {}.",
+            d.state
+        );
+    }
+    let committed: HashMap<TopicPartition, i64> = d.committed.iter().cloned().collect();
+    // topic -> partitions (None: all)
+    let mut wanted: BTreeMap<String, Option<Vec<i32>>> = BTreeMap::new();
+    if args.all_topics {
+        for tp in committed.keys() {
+            wanted.insert(tp.topic.clone(), None);
+        }
+    }
+    for t in &args.topic {
+        match t.split_once(':') {
+            Some((name, ps)) => {
+                let ps = ps
+                    .split(',')
+                    .map(|p| p.trim().parse::<i32>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .with_context(|| format!("--topic {t}: expected topic:0,1,..."))?;
+                wanted.insert(name.to_string(), Some(ps));
+            }
+            None => {
+                wanted.insert(t.clone(), None);
+            }
+        }
+    }
+    if wanted.is_empty() {
+        bail!("--reset-offsets needs --topic or --all-topics");
+    }
+    let mut plan: Vec<(TopicPartition, i64)> = Vec::new();
+    for (topic, parts) in &wanted {
+        let earliest = admin
+            .list_offsets(topic, parts.as_deref(), OffsetSpec::Earliest)
+            .await?;
+        let latest = admin
+            .list_offsets(topic, parts.as_deref(), OffsetSpec::Latest)
+            .await?;
+        for (e, l) in earliest.iter().zip(latest.iter()) {
+            let tp = TopicPartition::new(topic, e.partition);
+            let current = committed.get(&tp).copied();
+            let target = if args.to_earliest {
+                e.offset
+            } else if args.to_latest {
+                l.offset
+            } else if let Some(o) = args.to_offset {
+                o
+            } else if let Some(s) = args.shift_by {
+                current.unwrap_or(l.offset) + s
+            } else {
+                current.unwrap_or(l.offset)
+            };
+            plan.push((tp, target.clamp(e.offset, l.offset)));
+        }
+    }
+    println!();
+    println!(
+        "{:<30} {:<30} {:<10} {:<15}",
+        "GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"
+    );
+    for (tp, o) in &plan {
+        println!(
+            "{}",
+            format!("{group:<30} {:<30} {:<10} {o:<15}", tp.topic, tp.partition).trim_end()
+        );
+    }
+    if args.execute {
+        commit_group_offsets(&cluster, group, &plan).await?;
+    } else {
+        eprintln!("No offsets were committed: this was a dry run (add --execute).");
     }
     Ok(())
 }

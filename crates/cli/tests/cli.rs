@@ -642,6 +642,93 @@ fn groups_list_describe_and_perf_consume() {
         "none",
     ]);
     assert!(!out.status.success());
+    // A member that read everything and left: reset its offsets, then delete it.
+    let out = ok(&[
+        "consume",
+        "--bootstrap-server",
+        b,
+        "--topic",
+        "gt",
+        "--group",
+        "rs",
+        "--from-beginning",
+        "--timeout-ms",
+        "1000",
+    ]);
+    assert_eq!(out.lines().count(), 4);
+    let reset = |extra: &[&str]| {
+        let mut a = vec![
+            "groups",
+            "--bootstrap-server",
+            b,
+            "--reset-offsets",
+            "--group",
+            "rs",
+            "--topic",
+            "gt",
+        ];
+        a.extend_from_slice(extra);
+        ok(&a)
+    };
+    let lag_of = |describe: &str| -> i64 {
+        describe
+            .lines()
+            .filter(|l| l.starts_with("rs "))
+            .map(|l| l.split_whitespace().nth(5).unwrap().parse::<i64>().unwrap())
+            .sum()
+    };
+    let out = reset(&["--to-earliest"]);
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("rs ")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows.iter().all(|r| r.ends_with(" 0")), "{out}");
+    // A dry run changed nothing: the lag is still 0.
+    let describe = ok(&[
+        "groups",
+        "--bootstrap-server",
+        b,
+        "--describe",
+        "--group",
+        "rs",
+    ]);
+    assert!(describe.contains("has no active members"), "{describe}");
+    assert_eq!(lag_of(&describe), 0, "{describe}");
+    reset(&["--to-earliest", "--execute"]);
+    let describe = ok(&[
+        "groups",
+        "--bootstrap-server",
+        b,
+        "--describe",
+        "--group",
+        "rs",
+    ]);
+    assert_eq!(lag_of(&describe), 4, "{describe}");
+    reset(&["--shift-by", "1", "--execute"]);
+    let out = ok(&[
+        "consume",
+        "--bootstrap-server",
+        b,
+        "--topic",
+        "gt",
+        "--group",
+        "rs",
+        "--timeout-ms",
+        "1000",
+    ]);
+    assert_eq!(out.lines().count(), 4 - out_of_shift(&describe), "{out}");
+    assert_eq!(
+        ok(&[
+            "groups",
+            "--bootstrap-server",
+            b,
+            "--delete",
+            "--group",
+            "rs"
+        ]),
+        "Deletion of requested consumer groups ('rs') was successful.\n"
+    );
+    assert!(!ok(&["groups", "--bootstrap-server", b, "--list"])
+        .lines()
+        .any(|l| l == "rs"));
 
     let out = ok(&[
         "perf",
@@ -664,4 +751,13 @@ fn groups_list_describe_and_perf_consume() {
         lines[3].starts_with("{\"records\": 4,") && lines[3].contains("\"p99_ms\": "),
         "{out}"
     );
+}
+
+/// How many records `--shift-by 1` skips: one per partition that has records.
+fn out_of_shift(describe: &str) -> usize {
+    describe
+        .lines()
+        .filter(|l| l.starts_with("rs "))
+        .filter(|l| l.split_whitespace().nth(4).unwrap() != "0")
+        .count()
 }

@@ -239,8 +239,19 @@ impl Partition {
         let Some(plan) = plan else {
             return Ok(None);
         };
-        let cleaned = plan.clean()?;
-        let stats = self.log()?.install_cleaned(cleaned)?;
-        Ok(Some(stats))
+        let mut stats: Option<CleanerStats> = None;
+        // One lock acquisition per swapped group, so produce and fetch wait for one swap at
+        // most.
+        for part in plan.clean()?.into_parts() {
+            let s = self.log()?.install_cleaned(part)?;
+            match stats.as_mut() {
+                Some(total) => {
+                    total.groups_swapped += s.groups_swapped;
+                    total.next_dirty_offset = s.next_dirty_offset;
+                }
+                None => stats = Some(s),
+            }
+        }
+        Ok(stats)
     }
 }

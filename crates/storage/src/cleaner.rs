@@ -27,7 +27,8 @@
 //!    not shadow earlier records; the transaction index does not survive the merging of
 //!    segments, so a segment that has a non-empty `.txnindex` is never grouped with others).
 //!    A group where nothing changes is not rewritten.
-//! 3. **Swap** ([`Log::install_cleaned`], under the partition lock), per group, see below.
+//! 3. **Swap** ([`Log::install_cleaned`], under the partition lock), per group, see below;
+//!    [`CleanedLog::into_parts`] lets the caller take the lock once per group.
 //!    A group whose segments changed meanwhile (retention deleted one) is abandoned.
 //!
 //! # Swap protocol (crash safety)
@@ -277,6 +278,10 @@ impl Log {
             stats.groups_swapped += 1;
         }
         stats.next_dirty_offset = cleaned.end;
+        if stats.bytes_before == 0 {
+            // A later part of `CleanedLog::into_parts`: the first one logged the cleaning.
+            return Ok(stats);
+        }
         tracing::info!(
             dir = %self.dir.display(),
             before = stats.bytes_before,
@@ -287,6 +292,34 @@ impl Log {
             "log cleaned"
         );
         Ok(stats)
+    }
+}
+
+impl CleanedLog {
+    /// Splits the result into one part per group, so that the caller can take the partition
+    /// lock once per group swap rather than for all of them. The first part carries the
+    /// stats; install the parts in order.
+    pub fn into_parts(self) -> Vec<CleanedLog> {
+        let end = self.end;
+        let mut stats = Some(self.stats);
+        let mut parts: Vec<CleanedLog> = self
+            .groups
+            .into_iter()
+            .map(|g| CleanedLog {
+                groups: vec![g],
+                end,
+                stats: stats.take().unwrap_or_default(),
+            })
+            .collect();
+        if let Some(stats) = stats {
+            // Nothing to swap: still one part, so that the caller learns the new dirty offset.
+            parts.push(CleanedLog {
+                groups: Vec::new(),
+                end,
+                stats,
+            });
+        }
+        parts
     }
 }
 

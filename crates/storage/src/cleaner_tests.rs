@@ -96,8 +96,18 @@ fn clean(log: &mut Log, first_dirty: i64, now: i64) -> CleanerStats {
         .plan_cleaning(&clean_config(), first_dirty, log.log_end_offset(), now)
         .unwrap()
         .expect("something to clean");
-    let cleaned = plan.clean().unwrap();
-    log.install_cleaned(cleaned).unwrap()
+    let mut total: Option<CleanerStats> = None;
+    for part in plan.clean().unwrap().into_parts() {
+        let s = log.install_cleaned(part).unwrap();
+        match total.as_mut() {
+            Some(t) => {
+                t.groups_swapped += s.groups_swapped;
+                t.next_dirty_offset = s.next_dirty_offset;
+            }
+            None => total = Some(s),
+        }
+    }
+    total.unwrap()
 }
 
 /// The closed-segment part of the log keeps exactly one record per key, at that key's

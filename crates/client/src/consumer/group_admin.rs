@@ -4,7 +4,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use weir_protocol::kafka_protocol::messages::{
-    ConsumerProtocolAssignment, DescribeGroupsRequest, GroupId, ListGroupsRequest,
+    ConsumerProtocolAssignment, DeleteGroupsRequest, DescribeGroupsRequest, GroupId,
+    ListGroupsRequest,
 };
 use weir_protocol::kafka_protocol::protocol::StrBytes;
 
@@ -130,4 +131,38 @@ pub async fn describe_group(
         members,
         committed,
     })
+}
+
+fn admin_group(cluster: &Arc<Cluster>, group_id: &str) -> Group {
+    let mut config = ConsumerConfig::new("");
+    config.client = cluster.config().clone();
+    Group::new(cluster.clone(), group_id.to_string(), &config)
+}
+
+/// Commits `offsets` for `group_id` from outside the group (generation -1, as Kafka's
+/// `--reset-offsets`); the coordinator refuses it while the group has members.
+pub async fn commit_group_offsets(
+    cluster: &Arc<Cluster>,
+    group_id: &str,
+    offsets: &[(TopicPartition, i64)],
+) -> Result<(), ClientError> {
+    admin_group(cluster, group_id).commit(offsets).await
+}
+
+/// Deletes `group_id` (it must have no members).
+pub async fn delete_group(cluster: &Arc<Cluster>, group_id: &str) -> Result<(), ClientError> {
+    let mut group = admin_group(cluster, group_id);
+    let (_, conn) = group.coordinator().await?;
+    let response = conn
+        .send(
+            &DeleteGroupsRequest::default()
+                .with_groups_names(vec![GroupId(StrBytes::from_string(group_id.to_string()))]),
+        )
+        .await?;
+    for r in response.results {
+        if let Some(e) = ClientError::kafka(format!("delete group {group_id}"), r.error_code) {
+            return Err(e);
+        }
+    }
+    Ok(())
 }
