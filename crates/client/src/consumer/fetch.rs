@@ -244,3 +244,93 @@ fn decode_records(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use bytes::{BufMut, BytesMut};
+    use weir_protocol::kafka_protocol::messages::ProducerId;
+    use weir_protocol::kafka_protocol::records::{
+        Compression, Record, RecordBatchEncoder, RecordEncodeOptions,
+    };
+
+    use super::*;
+
+    fn batch(buf: &mut BytesMut, base: i64, n: i64, pid: i64, control: Option<i16>) {
+        let records: Vec<Record> = (0..n)
+            .map(|i| Record {
+                transactional: pid >= 0,
+                control: control.is_some(),
+                delete_horizon: false,
+                partition_leader_epoch: 0,
+                producer_id: pid,
+                producer_epoch: 0,
+                timestamp_type: TimestampType::Creation,
+                offset: base + i,
+                sequence: if control.is_some() { -1 } else { i as i32 },
+                timestamp: 1,
+                key: control.map(|t| {
+                    let mut k = BytesMut::new();
+                    k.put_i16(0);
+                    k.put_i16(t);
+                    k.freeze()
+                }),
+                value: Some(Bytes::from(format!("v{}", base + i))),
+                headers: Default::default(),
+            })
+            .collect();
+        RecordBatchEncoder::encode(
+            buf,
+            &records,
+            &RecordEncodeOptions {
+                version: 2,
+                compression: Compression::None,
+            },
+        )
+        .unwrap();
+    }
+
+    fn run(data: Bytes, fetch_offset: i64, aborted: Vec<AbortedTransaction>) -> FetchedPartition {
+        let mut out = FetchedPartition {
+            tp: TopicPartition::new("t", 0),
+            error: None,
+            high_watermark: 0,
+            last_stable_offset: 0,
+            log_start_offset: 0,
+            records: Vec::new(),
+            next_fetch_offset: fetch_offset,
+        };
+        decode_records(&Arc::from("t"), data, fetch_offset, aborted, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn read_committed_drops_aborted_batches_and_markers() {
+        let mut buf = BytesMut::new();
+        batch(&mut buf, 0, 2, -1, None); // plain 0-1
+        batch(&mut buf, 2, 2, 7, None); // pid 7, aborted: 2-3
+        batch(&mut buf, 4, 2, 8, None); // pid 8, committed: 4-5
+        batch(&mut buf, 6, 1, 7, Some(0)); // abort marker of 7
+        batch(&mut buf, 7, 1, 8, Some(1)); // commit marker of 8
+        batch(&mut buf, 8, 1, 7, None); // pid 7 again, a new transaction: 8
+        let data = buf.freeze();
+        let aborted = vec![AbortedTransaction::default()
+            .with_producer_id(ProducerId(7))
+            .with_first_offset(2)];
+        let out = run(data.clone(), 0, aborted);
+        let offsets: Vec<i64> = out.records.iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, [0, 1, 4, 5, 8]);
+        assert_eq!(out.next_fetch_offset, 9);
+        // read_uncommitted keeps the aborted records, never the markers.
+        let out = run(data.clone(), 0, Vec::new());
+        let offsets: Vec<i64> = out.records.iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, [0, 1, 2, 3, 4, 5, 8]);
+        // A fetch offset inside a batch skips the records before it; a partial batch at the
+        // end is left for the next fetch.
+        let cut = data.slice(..data.len() - 5);
+        let out = run(cut, 1, Vec::new());
+        let offsets: Vec<i64> = out.records.iter().map(|r| r.offset).collect();
+        assert_eq!(offsets, [1, 2, 3, 4, 5]);
+        assert_eq!(out.next_fetch_offset, 8);
+    }
+}
