@@ -389,3 +389,92 @@ async fn transaction_timeout_aborts_and_fences() {
     );
     broker.stop().await;
 }
+
+#[tokio::test]
+async fn transactional_offsets_are_unstable_until_committed() {
+    use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
+    use kafka_protocol::messages::txn_offset_commit_request::{
+        TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+    };
+    use kafka_protocol::messages::{
+        AddOffsetsToTxnRequest, GroupId, OffsetFetchRequest, TxnOffsetCommitRequest,
+    };
+
+    let broker = TestBroker::start(&[]).await;
+    let mut c = broker.client().await;
+    ensure_topic(&mut c, "offs").await;
+    let (_, pid, epoch) = init(&mut c, "to").await;
+    let group = GroupId(StrBytes::from_static_str("g-txn"));
+    let req = AddOffsetsToTxnRequest::default()
+        .with_transactional_id(tid("to"))
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_group_id(group.clone());
+    let ResponseKind::AddOffsetsToTxn(r) = c
+        .request(
+            ApiKey::AddOffsetsToTxn,
+            3,
+            RequestKind::AddOffsetsToTxn(req),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    assert_eq!(r.error_code, 0);
+    let req = TxnOffsetCommitRequest::default()
+        .with_transactional_id(tid("to"))
+        .with_group_id(group.clone())
+        .with_producer_id(ProducerId(pid))
+        .with_producer_epoch(epoch)
+        .with_generation_id(-1)
+        .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str("offs")))
+            .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                .with_partition_index(0)
+                .with_committed_offset(42)])]);
+    let ResponseKind::TxnOffsetCommit(r) = c
+        .request(
+            ApiKey::TxnOffsetCommit,
+            3,
+            RequestKind::TxnOffsetCommit(req),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    assert_eq!(r.topics[0].partitions[0].error_code, 0);
+
+    let fetch_req = OffsetFetchRequest::default()
+        .with_group_id(group.clone())
+        .with_require_stable(true)
+        .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str("offs")))
+            .with_partition_indexes(vec![0])]));
+    let ResponseKind::OffsetFetch(r) = c
+        .request(
+            ApiKey::OffsetFetch,
+            7,
+            RequestKind::OffsetFetch(fetch_req.clone()),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    let p = &r.topics[0].partitions[0];
+    assert_eq!(
+        (p.error_code, p.committed_offset),
+        (88, -1),
+        "UNSTABLE_OFFSET_COMMIT"
+    );
+
+    assert_eq!(end(&mut c, "to", pid, epoch, true).await, 0);
+    let ResponseKind::OffsetFetch(r) = c
+        .request(ApiKey::OffsetFetch, 7, RequestKind::OffsetFetch(fetch_req))
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    let p = &r.topics[0].partitions[0];
+    assert_eq!((p.error_code, p.committed_offset), (0, 42));
+    broker.stop().await;
+}

@@ -324,6 +324,18 @@ impl TransactionCoordinator {
         Ok(())
     }
 
+    /// Whether an ongoing transaction holds an offset of `group` for the partition (KIP-447:
+    /// OffsetFetch with `require_stable` answers `UNSTABLE_OFFSET_COMMIT` then).
+    pub fn has_pending_offset(&self, group: &str, topic: &str, partition: i32) -> bool {
+        self.txns.values().any(|t| {
+            t.meta.state == TxnState::Ongoing
+                && t.pending_offsets.iter().any(|r| {
+                    matches!(r, CoordinatorRecord::Offset { group: g, topic: tp, partition: p, .. }
+                        if g == group && tp == topic && *p == partition)
+                })
+        })
+    }
+
     /// EndTxn.
     pub fn end_txn(
         &mut self,
@@ -626,17 +638,22 @@ mod tests {
         let mut c = core();
         let (pid, e) = init(&mut c, "tx", 0);
         c.add_offsets("tx", pid, e, "g", 1).0.unwrap();
-        let rec = CoordinatorRecord::GroupMetadata {
+        let rec = CoordinatorRecord::Offset {
             group: "g".into(),
+            topic: "t".into(),
+            partition: 0,
             value: None,
         };
         c.txn_offset_commit("tx", pid, e, vec![rec.clone()])
             .unwrap();
+        assert!(c.has_pending_offset("g", "t", 0));
+        assert!(!c.has_pending_offset("g", "t", 1));
         let (_, fx) = c.end_txn("tx", pid, e, true, 2);
         assert!(fx
             .actions
             .iter()
             .any(|a| *a == TxnAction::CommitOffsets(vec![rec.clone()])));
+        assert!(!c.has_pending_offset("g", "t", 0));
         assert_eq!(
             c.txn_offset_commit("tx", pid, e, vec![rec]),
             Err(ResponseError::InvalidTxnState)

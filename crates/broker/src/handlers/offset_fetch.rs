@@ -1,4 +1,7 @@
 //! OffsetFetch: committed offsets (-1 where none), for one group (v1-v7) or several (v8+).
+//! With `require_stable` (v7+, KIP-447), a partition whose offset an ongoing transaction is
+//! about to commit answers `UNSTABLE_OFFSET_COMMIT`, so the consumer retries instead of
+//! starting from an offset that is about to move.
 
 use std::sync::Arc;
 
@@ -28,6 +31,11 @@ pub async fn handle(
         }
     };
     let group_error = coordinator.as_ref().err().map_or(0, |e| e.code());
+    let require_stable = version >= 7 && request.require_stable;
+    let unstable = |group: &str, topic: &str, p: i32| {
+        require_stable && state.txns.read(|t| t.has_pending_offset(group, topic, p))
+    };
+    let unstable_code = weir_protocol::ResponseError::UnstableOffsetCommit.code();
     let epoch = |o: &OffsetAndMetadata| if version >= 5 { o.leader_epoch } else { -1 };
     if version >= 8 {
         let groups = request
@@ -43,6 +51,7 @@ pub async fn handle(
                 let topics = fetched
                     .into_iter()
                     .map(|(topic, partitions)| {
+                        let name = topic.clone();
                         OffsetFetchResponseTopics::default()
                             .with_name(TopicName(StrBytes::from_string(topic)))
                             .with_partitions(
@@ -51,6 +60,11 @@ pub async fn handle(
                                     .map(|(p, o)| {
                                         let r = OffsetFetchResponsePartitions::default()
                                             .with_partition_index(p);
+                                        if unstable(g.group_id.as_str(), &name, p) {
+                                            return r
+                                                .with_committed_offset(-1)
+                                                .with_error_code(unstable_code);
+                                        }
                                         match o {
                                             Some(o) => r
                                                 .with_committed_offset(o.offset)
@@ -82,6 +96,7 @@ pub async fn handle(
     let topics = fetched
         .into_iter()
         .map(|(topic, partitions)| {
+            let name = topic.clone();
             OffsetFetchResponseTopic::default()
                 .with_name(TopicName(StrBytes::from_string(topic)))
                 .with_partitions(
@@ -89,6 +104,9 @@ pub async fn handle(
                         .into_iter()
                         .map(|(p, o)| {
                             let r = OffsetFetchResponsePartition::default().with_partition_index(p);
+                            if unstable(request.group_id.as_str(), &name, p) {
+                                return r.with_committed_offset(-1).with_error_code(unstable_code);
+                            }
                             let r = match o {
                                 Some(o) => r
                                     .with_committed_offset(o.offset)
