@@ -153,11 +153,15 @@ def test_compaction_survives_sigkill_mid_clean(start_broker):
     swap.write_bytes(a.read_bytes())
     (part / a.name.replace(".log", ".index")).unlink()
     (part / f"{e.name}.cleaned").write_bytes(e.read_bytes()[:100])
+    # Cleaner off for this start, so that no new cleaning writes files of the same names.
+    broker.overrides["log.cleaner.enable"] = "false"
     broker.start()
     assert not swap.exists() and not (part / f"{e.name}.cleaned").exists()
     check_compacted(read_partition(broker.bootstrap, topic, N_RECORDS), produced,
                     N_RECORDS // 10)
     assert "interrupted segment swap" in broker.log_path.read_text(errors="replace")
+    broker.overrides["log.cleaner.enable"] = "true"
+    broker.restart()
     # More updates after the restarts land after the old ones and are compacted too.
     more = produce_updates(broker.bootstrap, topic, 20_000, start=N_RECORDS)
     produced.update(more)
