@@ -6,7 +6,6 @@
 //! any group API), as Kafka does, so a broker that never serves a group has no such topic. At
 //! start-up an existing topic is replayed before the listeners answer group requests.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use weir_coordinator::{CoordinatorConfig, GroupCoordinatorService, CONSUMER_OFFSETS_TOPIC};
@@ -48,38 +47,14 @@ pub async fn coordinator(
         return Ok(groups);
     }
     let num_partitions = groups.num_partitions();
-    if state.image().topic(CONSUMER_OFFSETS_TOPIC).is_none() {
-        let mut configs = BTreeMap::new();
-        configs.insert("cleanup.policy".to_string(), "compact".to_string());
-        configs.insert("compression.type".to_string(), "producer".to_string());
-        if let Some(bytes) = state.config.get("offsets.topic.segment.bytes") {
-            configs.insert("segment.bytes".to_string(), bytes.to_string());
-        }
-        let rf = state.config.offsets_topic_replication_factor();
-        match topic_admin::create(
-            state.clone(),
-            CONSUMER_OFFSETS_TOPIC.to_string(),
-            num_partitions,
-            rf,
-            configs,
-        )
-        .await
-        {
-            Ok(Ok(_)) => tracing::info!(
-                partitions = num_partitions,
-                "created {CONSUMER_OFFSETS_TOPIC}"
-            ),
-            Ok(Err(weir_metadata::topics::TopicError::TopicAlreadyExists { .. })) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot create {CONSUMER_OFFSETS_TOPIC}");
-                return Err(ResponseError::CoordinatorNotAvailable);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot create {CONSUMER_OFFSETS_TOPIC}");
-                return Err(ResponseError::CoordinatorNotAvailable);
-            }
-        }
-    }
+    topic_admin::ensure_internal_topic(
+        state,
+        CONSUMER_OFFSETS_TOPIC,
+        num_partitions,
+        state.config.offsets_topic_replication_factor(),
+        "offsets.topic.segment.bytes",
+    )
+    .await?;
     load(state).await?;
     Ok(groups)
 }

@@ -464,3 +464,47 @@ pub fn duplicate_resources<'a>(
         .map(|key| counts.get(&key).copied().unwrap_or(0) > 1)
         .collect()
 }
+
+/// Creates a compacted internal topic (`__consumer_offsets`, `__transaction_state`) if it does
+/// not exist yet; `segment_bytes_key` is the broker config that sets its `segment.bytes`.
+/// Any failure is `COORDINATOR_NOT_AVAILABLE` to the client, which retries.
+pub async fn ensure_internal_topic(
+    state: &Arc<BrokerState>,
+    name: &str,
+    num_partitions: i32,
+    replication_factor: i16,
+    segment_bytes_key: &str,
+) -> Result<(), ResponseError> {
+    if state.image().topic(name).is_some() {
+        return Ok(());
+    }
+    let mut configs = BTreeMap::new();
+    configs.insert("cleanup.policy".to_string(), "compact".to_string());
+    configs.insert("compression.type".to_string(), "producer".to_string());
+    if let Some(bytes) = state.config.get(segment_bytes_key) {
+        configs.insert("segment.bytes".to_string(), bytes.to_string());
+    }
+    let created = create(
+        state.clone(),
+        name.to_string(),
+        num_partitions,
+        replication_factor,
+        configs,
+    )
+    .await;
+    match created {
+        Ok(Ok(_)) => {
+            tracing::info!(partitions = num_partitions, "created {name}");
+            Ok(())
+        }
+        Ok(Err(TopicError::TopicAlreadyExists { .. })) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot create {name}");
+            Err(ResponseError::CoordinatorNotAvailable)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot create {name}");
+            Err(ResponseError::CoordinatorNotAvailable)
+        }
+    }
+}

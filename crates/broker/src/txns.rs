@@ -10,7 +10,6 @@
 //! Transactions need `__consumer_offsets` too (AddOffsetsToTxn, TxnOffsetCommit), so loading
 //! the transaction coordinator loads the group coordinator first.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use weir_coordinator::{
@@ -47,38 +46,14 @@ pub async fn coordinator(
         return Ok(txns);
     }
     let num_partitions = txns.num_partitions();
-    if state.image().topic(TRANSACTION_STATE_TOPIC).is_none() {
-        let mut configs = BTreeMap::new();
-        configs.insert("cleanup.policy".to_string(), "compact".to_string());
-        configs.insert("compression.type".to_string(), "producer".to_string());
-        if let Some(bytes) = state.config.get("transaction.state.log.segment.bytes") {
-            configs.insert("segment.bytes".to_string(), bytes.to_string());
-        }
-        let rf = state.config.transaction_state_log_replication_factor();
-        match topic_admin::create(
-            state.clone(),
-            TRANSACTION_STATE_TOPIC.to_string(),
-            num_partitions,
-            rf,
-            configs,
-        )
-        .await
-        {
-            Ok(Ok(_)) => tracing::info!(
-                partitions = num_partitions,
-                "created {TRANSACTION_STATE_TOPIC}"
-            ),
-            Ok(Err(weir_metadata::topics::TopicError::TopicAlreadyExists { .. })) => {}
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "cannot create {TRANSACTION_STATE_TOPIC}");
-                return Err(ResponseError::CoordinatorNotAvailable);
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot create {TRANSACTION_STATE_TOPIC}");
-                return Err(ResponseError::CoordinatorNotAvailable);
-            }
-        }
-    }
+    topic_admin::ensure_internal_topic(
+        state,
+        TRANSACTION_STATE_TOPIC,
+        num_partitions,
+        state.config.transaction_state_log_replication_factor(),
+        "transaction.state.log.segment.bytes",
+    )
+    .await?;
     load(state).await?;
     Ok(txns)
 }
