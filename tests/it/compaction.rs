@@ -6,57 +6,22 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
-use kafka_protocol::messages::{ApiKey, CreateTopicsRequest, RequestKind, ResponseKind};
-use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use weir_protocol::batch::BatchIter;
 
-use crate::produce_fetch::{fetch, fetch_request, produce, topic_name};
-use crate::support::{Client, TestBroker};
+use crate::produce_fetch::{fetch, fetch_request, produce};
+use crate::support::{create_topic, Client, TestBroker};
 
 const FAST_CLEANER: &[&str] = &["log.cleaner.backoff.ms=100"];
 const INVALID_RECORD: i16 = 87;
-
-fn s(v: &str) -> StrBytes {
-    StrBytes::from_string(v.to_string())
-}
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64
-}
-
-async fn create(client: &mut Client, name: &str, configs: &[(&str, &str)]) -> uuid::Uuid {
-    let topic = CreatableTopic::default()
-        .with_name(topic_name(name))
-        .with_num_partitions(1)
-        .with_replication_factor(1)
-        .with_configs(
-            configs
-                .iter()
-                .map(|(k, v)| {
-                    CreatableTopicConfig::default()
-                        .with_name(s(k))
-                        .with_value(Some(s(v)))
-                })
-                .collect(),
-        );
-    let req = CreateTopicsRequest::default()
-        .with_topics(vec![topic])
-        .with_timeout_ms(5000);
-    let ResponseKind::CreateTopics(resp) = client
-        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
-        .await
-    else {
-        panic!("wrong response type")
-    };
-    assert_eq!(resp.topics[0].error_code, 0, "{:?}", resp.topics[0]);
-    resp.topics[0].topic_id
 }
 
 /// A batch of `(key, value)` records encoded by kafka-protocol with `compression`.
@@ -134,7 +99,7 @@ async fn read_all(client: &mut Client, id: uuid::Uuid, end: i64) -> Model {
 async fn cleaner_keeps_the_latest_value_per_key_with_its_offset() {
     let broker = TestBroker::start(FAST_CLEANER).await;
     let mut c = broker.client().await;
-    let id = create(
+    let id = create_topic(
         &mut c,
         "compacted",
         &[
@@ -206,7 +171,7 @@ async fn cleaner_keeps_the_latest_value_per_key_with_its_offset() {
 async fn compacted_topics_refuse_records_without_keys() {
     let broker = TestBroker::start(FAST_CLEANER).await;
     let mut c = broker.client().await;
-    create(&mut c, "keys", &[("cleanup.policy", "compact,delete")]).await;
+    create_topic(&mut c, "keys", &[("cleanup.policy", "compact,delete")]).await;
     let bad = keyed(
         &[(Some("k"), Some("v")), (None, Some("v"))],
         Compression::Gzip,
@@ -218,7 +183,7 @@ async fn compacted_topics_refuse_records_without_keys() {
     );
     assert_eq!(produce(&mut c, "keys", good, 1).await, (0, 0));
     // Other topics take records without keys.
-    create(&mut c, "plain", &[]).await;
+    create_topic(&mut c, "plain", &[]).await;
     let nokey = keyed(&[(None, Some("v"))], Compression::None);
     assert_eq!(produce(&mut c, "plain", nokey, 1).await, (0, 0));
     broker.stop().await;
@@ -238,7 +203,7 @@ async fn compression_type_recompresses_batches() {
     ];
     for (target, sent, expected) in cases {
         let topic = format!("ct-{target}");
-        let id = create(&mut c, &topic, &[("compression.type", target)]).await;
+        let id = create_topic(&mut c, &topic, &[("compression.type", target)]).await;
         let records = [(Some("a"), Some("1")), (Some("b"), None), (None, Some("3"))];
         assert_eq!(
             produce(&mut c, &topic, keyed(&records, sent), 1).await,

@@ -3,7 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::delete_records_request::{
     DeleteRecordsPartition, DeleteRecordsTopic,
 };
@@ -14,14 +13,14 @@ use kafka_protocol::messages::incremental_alter_configs_request::{
 };
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, CreateTopicsRequest, DeleteRecordsRequest, DescribeLogDirsRequest,
-    FetchRequest, IncrementalAlterConfigsRequest, ListOffsetsRequest, RequestKind, ResponseKind,
+    ApiKey, ApiVersionsRequest, DeleteRecordsRequest, DescribeLogDirsRequest, FetchRequest,
+    IncrementalAlterConfigsRequest, ListOffsetsRequest, RequestKind, ResponseKind,
 };
 use kafka_protocol::protocol::StrBytes;
 use weir_protocol::batch::BatchIter;
 
 use crate::produce_fetch::{fetch_request, produce, topic_name};
-use crate::support::{batch, Client, TestBroker};
+use crate::support::{batch, create_topic, Client, TestBroker};
 
 const FAST_RETENTION: &[&str] = &["log.retention.check.interval.ms=100"];
 const HOUR: i64 = 3_600_000;
@@ -45,35 +44,6 @@ fn batch_at(value: &[u8], ts: i64) -> Vec<u8> {
     let crc = crc32c::crc32c(&b[21..]);
     b[17..21].copy_from_slice(&crc.to_be_bytes());
     b
-}
-
-/// Creates a one-partition topic with `configs`; returns its id.
-async fn create(client: &mut Client, name: &str, configs: &[(&str, &str)]) -> uuid::Uuid {
-    let topic = CreatableTopic::default()
-        .with_name(topic_name(name))
-        .with_num_partitions(1)
-        .with_replication_factor(1)
-        .with_configs(
-            configs
-                .iter()
-                .map(|(k, v)| {
-                    CreatableTopicConfig::default()
-                        .with_name(s(k))
-                        .with_value(Some(s(v)))
-                })
-                .collect(),
-        );
-    let req = CreateTopicsRequest::default()
-        .with_topics(vec![topic])
-        .with_timeout_ms(5000);
-    let ResponseKind::CreateTopics(resp) = client
-        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
-        .await
-    else {
-        panic!("wrong response type")
-    };
-    assert_eq!(resp.topics[0].error_code, 0, "{:?}", resp.topics[0]);
-    resp.topics[0].topic_id
 }
 
 async fn set_config(client: &mut Client, topic: &str, key: &str, value: &str) {
@@ -202,7 +172,7 @@ async fn retention_ms_deletes_old_segments_and_moves_the_log_start() {
     let broker = TestBroker::start(FAST_RETENTION).await;
     let mut c = broker.client().await;
     // segment.bytes=14: every batch gets its own segment.
-    let id = create(&mut c, "rt", &[("segment.bytes", "14")]).await;
+    let id = create_topic(&mut c, "rt", &[("segment.bytes", "14")]).await;
     let old = now_ms() - 2 * HOUR;
     for i in 0..3u8 {
         assert_eq!(produce(&mut c, "rt", batch_at(&[i], old), 1).await.0, 0);
@@ -251,7 +221,7 @@ async fn retention_ms_deletes_old_segments_and_moves_the_log_start() {
 async fn expired_active_segment_is_rolled_and_deleted() {
     let broker = TestBroker::start(FAST_RETENTION).await;
     let mut c = broker.client().await;
-    let id = create(&mut c, "idle", &[("retention.ms", "1000")]).await;
+    let id = create_topic(&mut c, "idle", &[("retention.ms", "1000")]).await;
     let old = now_ms() - HOUR;
     for i in 0..4u8 {
         assert_eq!(produce(&mut c, "idle", batch_at(&[i], old), 1).await.0, 0);
@@ -276,7 +246,7 @@ async fn retention_bytes_keeps_the_newest_segments() {
     let broker = TestBroker::start(FAST_RETENTION).await;
     let mut c = broker.client().await;
     let one = batch_at(b"0123456789", now_ms()).len();
-    let id = create(
+    let id = create_topic(
         &mut c,
         "rb",
         &[
@@ -310,7 +280,7 @@ async fn retention_bytes_keeps_the_newest_segments() {
 async fn delete_records_moves_the_low_watermark() {
     let broker = TestBroker::start(&[]).await;
     let mut c = broker.client().await;
-    let id = create(&mut c, "dr", &[("segment.bytes", "14")]).await;
+    let id = create_topic(&mut c, "dr", &[("segment.bytes", "14")]).await;
     for i in 0..10u8 {
         assert_eq!(
             produce(&mut c, "dr", batch_at(&[i], now_ms()), 1).await.0,
@@ -374,8 +344,8 @@ async fn ask(
 async fn describe_log_dirs_reports_partition_sizes_and_disk_space() {
     let broker = TestBroker::start(&[]).await;
     let mut c = broker.client().await;
-    create(&mut c, "dl", &[]).await;
-    create(&mut c, "other", &[]).await;
+    create_topic(&mut c, "dl", &[]).await;
+    create_topic(&mut c, "other", &[]).await;
     let b = batch_at(b"hello", now_ms());
     let size = b.len() as i64;
     produce(&mut c, "dl", b.clone(), 1).await;
@@ -430,7 +400,7 @@ async fn describe_log_dirs_reports_partition_sizes_and_disk_space() {
 async fn timestamps_outside_before_and_after_max_ms_are_rejected() {
     let broker = TestBroker::start(&[]).await;
     let mut c = broker.client().await;
-    create(
+    create_topic(
         &mut c,
         "ts",
         &[
@@ -464,7 +434,7 @@ async fn timestamps_outside_before_and_after_max_ms_are_rejected() {
     assert_eq!(earliest(&mut c, "ts").await, 0);
 
     // LogAppendTime topics replace the timestamp, so the producer's is not checked.
-    create(
+    create_topic(
         &mut c,
         "lat",
         &[
@@ -484,7 +454,7 @@ async fn timestamps_outside_before_and_after_max_ms_are_rejected() {
 async fn broker_default_timestamp_limits_apply() {
     let broker = TestBroker::start(&["log.message.timestamp.after.max.ms=1000"]).await;
     let mut c = broker.client().await;
-    create(&mut c, "bd", &[]).await;
+    create_topic(&mut c, "bd", &[]).await;
     assert_eq!(
         produce(&mut c, "bd", batch_at(b"f", now_ms() + HOUR), 1)
             .await
@@ -563,7 +533,7 @@ async fn disk_full_fails_produce_keeps_reads_and_recovers() {
         .unwrap();
     let broker = TestBroker::start_in(data, &[]).await;
     let mut c = broker.client().await;
-    let id = create(&mut c, "full", &[]).await;
+    let id = create_topic(&mut c, "full", &[]).await;
     // Ballast to free later.
     let ballast = disk.dir.path().join("ballast");
     std::fs::write(&ballast, vec![1u8; 1 << 20]).unwrap();

@@ -158,3 +158,35 @@ pub fn batch(values: &[&[u8]]) -> Vec<u8> {
     b[17..21].copy_from_slice(&crc.to_be_bytes());
     b
 }
+
+/// Creates a one-partition topic with `configs` through CreateTopics v7; returns its id.
+pub async fn create_topic(client: &mut Client, name: &str, configs: &[(&str, &str)]) -> uuid::Uuid {
+    use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
+    use kafka_protocol::messages::{CreateTopicsRequest, TopicName};
+    let s = |v: &str| StrBytes::from_string(v.to_string());
+    let topic = CreatableTopic::default()
+        .with_name(TopicName(s(name)))
+        .with_num_partitions(1)
+        .with_replication_factor(1)
+        .with_configs(
+            configs
+                .iter()
+                .map(|(k, v)| {
+                    CreatableTopicConfig::default()
+                        .with_name(s(k))
+                        .with_value(Some(s(v)))
+                })
+                .collect(),
+        );
+    let req = CreateTopicsRequest::default()
+        .with_topics(vec![topic])
+        .with_timeout_ms(5000);
+    let ResponseKind::CreateTopics(resp) = client
+        .request(ApiKey::CreateTopics, 7, RequestKind::CreateTopics(req))
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    assert_eq!(resp.topics[0].error_code, 0, "{:?}", resp.topics[0]);
+    resp.topics[0].topic_id
+}
