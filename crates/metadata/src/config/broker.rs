@@ -607,6 +607,34 @@ pub static BROKER_CONFIGS: &[BrokerConfigDef] = &[
         "Maximum members of a group.",
     ),
     def(
+        "group.consumer.session.timeout.ms",
+        Int,
+        Some("45000"),
+        AtLeast(1),
+        "Session timeout of consumer-protocol (KIP-848) group members.",
+    ),
+    def(
+        "group.consumer.heartbeat.interval.ms",
+        Int,
+        Some("5000"),
+        AtLeast(1),
+        "Heartbeat interval given to consumer-protocol (KIP-848) group members.",
+    ),
+    def(
+        "group.consumer.assignors",
+        List,
+        Some("uniform,range"),
+        ListOf(&["uniform", "range"]),
+        "Server-side assignors of consumer-protocol groups; the first is the default.",
+    ),
+    def(
+        "group.consumer.max.size",
+        Int,
+        Some(INT_MAX),
+        AtLeast(1),
+        "Maximum members of a consumer-protocol group.",
+    ),
+    def(
         "replica.lag.time.max.ms",
         Long,
         Some("30000"),
@@ -1092,6 +1120,30 @@ impl BrokerConfig {
 
     pub fn group_max_session_timeout_ms(&self) -> i32 {
         self.number("group.max.session.timeout.ms", 1_800_000)
+    }
+
+    pub fn group_consumer_session_timeout_ms(&self) -> i32 {
+        self.number("group.consumer.session.timeout.ms", 45_000)
+    }
+
+    pub fn group_consumer_heartbeat_interval_ms(&self) -> i32 {
+        self.number("group.consumer.heartbeat.interval.ms", 5000)
+    }
+
+    /// `group.consumer.assignors`: server-side assignor names, the default first.
+    pub fn group_consumer_assignors(&self) -> Vec<String> {
+        let names: Vec<String> = self
+            .get("group.consumer.assignors")
+            .unwrap_or("uniform,range")
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        if names.is_empty() {
+            vec!["uniform".to_string(), "range".to_string()]
+        } else {
+            names
+        }
     }
 
     pub fn replica_lag_time_max_ms(&self) -> i64 {
