@@ -28,6 +28,10 @@ pub fn txn_config(config: &BrokerConfig) -> TxnConfig {
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(900_000),
         offsets_partitions: config.offsets_topic_num_partitions(),
+        id_expiration_ms: config
+            .get("transactional.id.expiration.ms")
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(604_800_000),
     }
 }
 

@@ -16,6 +16,10 @@
 //!   `INVALID_TXN_STATE`.
 //! - `transaction.timeout.ms`: an `Ongoing` transaction older than its timeout is aborted
 //!   with a bumped epoch (the producer is fenced).
+//! - `transactional.id.expiration.ms`: an id with no transaction in progress (`Empty`,
+//!   `Complete*`) and no change for that long is forgotten: a tombstone goes to
+//!   `__transaction_state` (so compaction drops its history) and a later InitProducerId with
+//!   that id starts afresh with a new producer id, as Kafka's `removeExpiredTransactionalIds`.
 //!
 //! Markers are written by this (single) broker directly, so `Prepare*` is only seen between
 //! the shell's steps, or after a crash: [`TransactionCoordinator::complete_pending`] finishes
@@ -35,6 +39,8 @@ pub struct TxnConfig {
     pub max_timeout_ms: i32,
     /// `offsets.topic.num.partitions`: where AddOffsetsToTxn's group lives.
     pub offsets_partitions: i32,
+    /// `transactional.id.expiration.ms`.
+    pub id_expiration_ms: i64,
 }
 
 /// Markers to write: one control batch per partition.
@@ -444,10 +450,21 @@ impl TransactionCoordinator {
     pub fn next_deadline(&self) -> i64 {
         self.txns
             .values()
-            .filter(|t| t.meta.state == TxnState::Ongoing)
-            .map(|t| t.meta.start_ms.saturating_add(i64::from(t.meta.timeout_ms)))
+            .filter_map(|t| self.deadline_of(&t.meta))
             .min()
             .unwrap_or(i64::MAX)
+    }
+
+    /// When `meta` times out (`Ongoing`) or expires (idle), if ever.
+    fn deadline_of(&self, meta: &TxnMetadata) -> Option<i64> {
+        match meta.state {
+            TxnState::Ongoing => Some(meta.start_ms.saturating_add(i64::from(meta.timeout_ms))),
+            TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => Some(
+                meta.last_update_ms
+                    .saturating_add(self.config.id_expiration_ms),
+            ),
+            _ => None,
+        }
     }
 
     /// Aborts ongoing transactions past `transaction.timeout.ms`, bumping the epoch so the
@@ -467,6 +484,24 @@ impl TransactionCoordinator {
         for (tid, epoch) in expired {
             tracing::info!(transactional_id = %tid, "aborting transaction past transaction.timeout.ms");
             self.end(&tid, false, epoch.saturating_add(1), now, &mut fx);
+        }
+        let mut idle: Vec<String> = self
+            .txns
+            .iter()
+            .filter(|(_, t)| t.meta.state != TxnState::Ongoing)
+            .filter(|(_, t)| self.deadline_of(&t.meta).is_some_and(|d| d <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        idle.sort();
+        for tid in idle {
+            tracing::info!(transactional_id = %tid, "forgetting transactional id past transactional.id.expiration.ms");
+            if let Some(t) = self.txns.remove(&tid) {
+                self.by_producer.remove(&t.meta.producer_id);
+            }
+            fx.actions.push(TxnAction::Append(TxnRecord {
+                transactional_id: tid,
+                value: None,
+            }));
         }
         fx
     }
@@ -501,6 +536,7 @@ mod tests {
         TransactionCoordinator::new(TxnConfig {
             max_timeout_ms: 900_000,
             offsets_partitions: 50,
+            id_expiration_ms: 604_800_000,
         })
     }
 
@@ -596,11 +632,60 @@ mod tests {
         let fx = c.tick(1100);
         assert!(fx.actions.iter().any(|a| matches!(a,
             TxnAction::Markers(m) if !m.commit && m.producer_epoch == e + 1)));
-        assert_eq!(c.next_deadline(), i64::MAX);
+        // Next: the aborted (now idle) id's expiration.
+        assert_eq!(c.next_deadline(), 1100 + 604_800_000);
         assert_eq!(
             c.end_txn("tx", pid, e, true, 1200).0,
             Err(ResponseError::ProducerFenced)
         );
+    }
+
+    #[test]
+    fn idle_ids_expire_with_a_tombstone_and_ongoing_ones_do_not() {
+        let mut c = core();
+        c.config.id_expiration_ms = 1000;
+        let (idle_pid, e) = init(&mut c, "idle", 0);
+        let (busy_pid, be) = init(&mut c, "busy", 0);
+        c.add_partitions("idle", idle_pid, e, &[tp("a", 0)], 10)
+            .0
+            .unwrap();
+        c.end_txn("idle", idle_pid, e, true, 20).0.unwrap();
+        // "busy" stays Ongoing with a long transaction timeout.
+        c.add_partitions("busy", busy_pid, be, &[tp("a", 1)], 30)
+            .0
+            .unwrap();
+        assert_eq!(c.next_deadline(), 1020);
+        assert!(c.tick(1019).actions.is_empty());
+        let fx = c.tick(1020);
+        assert_eq!(
+            fx.actions,
+            vec![TxnAction::Append(TxnRecord {
+                transactional_id: "idle".to_string(),
+                value: None
+            })]
+        );
+        assert!(c.describe("idle").is_none());
+        assert!(c.describe("busy").is_some());
+        // The old producer id no longer belongs to a transaction: its writes are refused.
+        assert!(c.check_produce(idle_pid, e, "a", 0).is_err());
+        // The id starts again from a fresh producer id at epoch 0.
+        let mut next = 500;
+        let (r, _) = c.init_producer_id("idle", 1000, (-1, -1), 2000, &mut || {
+            next += 1;
+            Some(next)
+        });
+        assert_eq!(r.unwrap(), (501, 0));
+        // Replaying the tombstone forgets the id too.
+        let mut replayed = core();
+        replayed.replay(TxnRecord {
+            transactional_id: "busy".to_string(),
+            value: c.describe("busy").map(|d| d.metadata),
+        });
+        replayed.replay(TxnRecord {
+            transactional_id: "busy".to_string(),
+            value: None,
+        });
+        assert!(replayed.describe("busy").is_none());
     }
 
     #[test]
