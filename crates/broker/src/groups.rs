@@ -30,6 +30,11 @@ pub fn coordinator_config(config: &BrokerConfig) -> CoordinatorConfig {
         offsets_retention_ms: number("offsets.retention.minutes", 10080).saturating_mul(60_000),
         offsets_retention_check_interval_ms: number("offsets.retention.check.interval.ms", 600_000)
             .max(1),
+        consumer_session_timeout_ms: config.group_consumer_session_timeout_ms(),
+        consumer_heartbeat_interval_ms: config.group_consumer_heartbeat_interval_ms(),
+        consumer_assignors: config.group_consumer_assignors(),
+        consumer_max_size: i32::try_from(number("group.consumer.max.size", i64::from(i32::MAX)))
+            .unwrap_or(i32::MAX),
     }
 }
 

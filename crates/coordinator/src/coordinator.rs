@@ -15,13 +15,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{
-    ConsumerProtocolSubscription, GroupId, HeartbeatRequest, JoinGroupRequest, JoinGroupResponse,
-    SyncGroupRequest, SyncGroupResponse,
+    ConsumerProtocolAssignment, ConsumerProtocolSubscription, GroupId, HeartbeatRequest,
+    JoinGroupRequest, JoinGroupResponse, SyncGroupRequest, SyncGroupResponse,
 };
-use kafka_protocol::protocol::{Decodable, StrBytes};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 
+use crate::consumer_group::ConsumerGroup;
 use crate::group::{Group, GroupState, Member, Token};
 use crate::records::{CoordinatorRecord, OffsetAndMetadata};
 
@@ -43,6 +45,14 @@ pub struct CoordinatorConfig {
     pub offsets_retention_ms: i64,
     /// `offsets.retention.check.interval.ms`
     pub offsets_retention_check_interval_ms: i64,
+    /// `group.consumer.session.timeout.ms` (KIP-848 groups: the broker sets the session).
+    pub consumer_session_timeout_ms: i32,
+    /// `group.consumer.heartbeat.interval.ms`
+    pub consumer_heartbeat_interval_ms: i32,
+    /// `group.consumer.assignors`: server-side assignor names, the default first.
+    pub consumer_assignors: Vec<String>,
+    /// `group.consumer.max.size`
+    pub consumer_max_size: i32,
 }
 
 impl Default for CoordinatorConfig {
@@ -54,6 +64,10 @@ impl Default for CoordinatorConfig {
             max_size: i32::MAX,
             offsets_retention_ms: 10080 * 60_000,
             offsets_retention_check_interval_ms: 600_000,
+            consumer_session_timeout_ms: 45_000,
+            consumer_heartbeat_interval_ms: 5000,
+            consumer_assignors: vec!["uniform".to_string(), "range".to_string()],
+            consumer_max_size: i32::MAX,
         }
     }
 }
@@ -88,7 +102,11 @@ pub struct CommitPartition {
 pub struct GroupListing {
     pub group_id: String,
     pub protocol_type: String,
-    pub state: GroupState,
+    /// Kafka's state name (`Stable`, `Empty`, ... and for consumer groups `Assigning`,
+    /// `Reconciling`).
+    pub state: &'static str,
+    /// `classic` or `consumer` (ListGroups v5 `GroupType`).
+    pub group_type: &'static str,
 }
 
 /// A member as DescribeGroups reports it.
@@ -105,7 +123,8 @@ pub struct MemberDescription {
 /// A group as DescribeGroups reports it.
 #[derive(Debug, Clone)]
 pub struct GroupDescription {
-    pub state: GroupState,
+    /// Kafka's state name.
+    pub state: &'static str,
     pub protocol_type: String,
     pub protocol: String,
     pub members: Vec<MemberDescription>,
@@ -114,8 +133,12 @@ pub struct GroupDescription {
 /// The group coordinator's state: every group this broker coordinates.
 #[derive(Debug)]
 pub struct GroupCoordinator {
-    config: CoordinatorConfig,
-    groups: HashMap<String, Group>,
+    pub(crate) config: CoordinatorConfig,
+    /// Classic groups, and the committed offsets of every group (consumer-protocol groups'
+    /// offsets too: they are stored and fetched the same way).
+    pub(crate) groups: HashMap<String, Group>,
+    /// Consumer-protocol (KIP-848) memberships, by group id ([`crate::consumer_coordinator`]).
+    pub(crate) consumer_groups: HashMap<String, ConsumerGroup>,
     next_retention_check: i64,
     member_counter: u64,
 }
@@ -147,6 +170,7 @@ impl GroupCoordinator {
             next_retention_check: now.saturating_add(config.offsets_retention_check_interval_ms),
             config,
             groups: HashMap::new(),
+            consumer_groups: HashMap::new(),
             member_counter: 0,
         }
     }
@@ -207,6 +231,15 @@ impl GroupCoordinator {
         {
             fail(&mut fx, ResponseError::InvalidSessionTimeout);
             return fx;
+        }
+        // Classic and consumer groups share the id space: a classic member cannot join a
+        // consumer group that has members; an empty one is replaced.
+        if let Some(cg) = self.consumer_groups.get(&group_id) {
+            if !cg.members.is_empty() {
+                fail(&mut fx, ResponseError::InconsistentGroupProtocol);
+                return fx;
+            }
+            self.consumer_groups.remove(&group_id);
         }
         if !self.groups.contains_key(&group_id) {
             if !member_id.is_empty() {
@@ -510,6 +543,9 @@ impl GroupCoordinator {
     /// and the records to append for the accepted partitions. Nothing changes in memory
     /// until those records are appended and passed to [`GroupCoordinator::replay`]; a simple
     /// commit (generation -1) creates an empty group to hold the offsets.
+    ///
+    /// This is the transactional path (TxnOffsetCommit); OffsetCommit itself goes through
+    /// [`GroupCoordinator::offset_commit_request`], which also checks the API version.
     #[allow(clippy::type_complexity)]
     pub fn offset_commit(
         &mut self,
@@ -520,10 +556,79 @@ impl GroupCoordinator {
         partitions: &[CommitPartition],
         now: i64,
     ) -> Result<(Vec<Option<ResponseError>>, Vec<CoordinatorRecord>), ResponseError> {
+        self.commit_offsets(
+            group_id,
+            generation,
+            member_id,
+            instance_id,
+            None,
+            partitions,
+            now,
+        )
+    }
+
+    /// OffsetCommit of `api_version`: as [`GroupCoordinator::offset_commit`]; for a
+    /// consumer-protocol group `generation` is the member epoch, and a member of such a group
+    /// must use v9+ (which carries it), as Kafka requires.
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    pub fn offset_commit_request(
+        &mut self,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        api_version: i16,
+        partitions: &[CommitPartition],
+        now: i64,
+    ) -> Result<(Vec<Option<ResponseError>>, Vec<CoordinatorRecord>), ResponseError> {
+        self.commit_offsets(
+            group_id,
+            generation,
+            member_id,
+            instance_id,
+            Some(api_version),
+            partitions,
+            now,
+        )
+    }
+
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
+    fn commit_offsets(
+        &mut self,
+        group_id: &str,
+        generation: i32,
+        member_id: &str,
+        instance_id: Option<&str>,
+        api_version: Option<i16>,
+        partitions: &[CommitPartition],
+        now: i64,
+    ) -> Result<(Vec<Option<ResponseError>>, Vec<CoordinatorRecord>), ResponseError> {
         if group_id.is_empty() {
             return Err(ResponseError::InvalidGroupId);
         }
+        let consumer_group = self.consumer_groups.get(group_id);
         match self.groups.get_mut(group_id) {
+            // Kafka's `ConsumerGroup.validateOffsetCommit`: anyone may commit to an empty
+            // group with epoch -1; otherwise the member and its exact epoch.
+            _ if consumer_group.is_some() => {
+                let Some(cg) = consumer_group else {
+                    return Err(ResponseError::CoordinatorNotAvailable);
+                };
+                if !(generation < 0 && cg.members.is_empty()) {
+                    let Some(member) = cg.members.get(member_id) else {
+                        return Err(ResponseError::UnknownMemberId);
+                    };
+                    if api_version.is_some_and(|v| v < 9) {
+                        return Err(ResponseError::UnsupportedVersion);
+                    }
+                    if generation > member.member_epoch {
+                        return Err(ResponseError::FencedMemberEpoch);
+                    }
+                    if generation < member.member_epoch {
+                        return Err(ResponseError::StaleMemberEpoch);
+                    }
+                }
+            }
             None if generation < 0 => {
                 self.groups
                     .insert(group_id.to_string(), Group::new(group_id.to_string(), now));
@@ -574,6 +679,27 @@ impl GroupCoordinator {
             });
         }
         Ok((errors, records))
+    }
+
+    /// The group-level check of an OffsetFetch (v9+ carries the member id and epoch): for a
+    /// consumer-protocol group, a member that names itself must exist and give its current
+    /// epoch (Kafka's `ConsumerGroup.validateOffsetFetch`). Admin fetches (no member) pass.
+    pub fn validate_offset_fetch(
+        &self,
+        group_id: &str,
+        member_id: Option<&str>,
+        member_epoch: i32,
+    ) -> Option<ResponseError> {
+        let cg = self.consumer_groups.get(group_id)?;
+        let member_id = member_id.filter(|m| !m.is_empty())?;
+        if member_epoch < 0 {
+            return None;
+        }
+        match cg.members.get(member_id) {
+            None => Some(ResponseError::UnknownMemberId),
+            Some(m) if m.member_epoch != member_epoch => Some(ResponseError::StaleMemberEpoch),
+            Some(_) => None,
+        }
     }
 
     /// Committed offsets of a group: for the requested topics and partitions (absent ones
@@ -635,7 +761,13 @@ impl GroupCoordinator {
         if group.is(GroupState::Dead) {
             return Err(ResponseError::GroupIdNotFound);
         }
-        let subscribed: Option<Vec<String>> = if group.is(GroupState::Empty) {
+        let consumer_subscriptions = self
+            .consumer_groups
+            .get(group_id)
+            .map(|cg| cg.subscribed_topic_names().into_iter().collect::<Vec<_>>());
+        let subscribed: Option<Vec<String>> = if let Some(topics) = consumer_subscriptions {
+            Some(topics)
+        } else if group.is(GroupState::Empty) {
             Some(Vec::new())
         } else if group.protocol_type.as_deref() == Some("consumer") {
             subscribed_topics(group)
@@ -673,22 +805,32 @@ impl GroupCoordinator {
         let mut out: Vec<GroupListing> = self
             .groups
             .values()
-            .filter(|g| !g.is(GroupState::Dead))
+            .filter(|g| !g.is(GroupState::Dead) && !self.consumer_groups.contains_key(&g.group_id))
             .map(|g| GroupListing {
                 group_id: g.group_id.clone(),
                 protocol_type: g.protocol_type.clone().unwrap_or_default(),
-                state: g.state,
+                state: g.state.name(),
+                group_type: "classic",
             })
             .collect();
+        out.extend(self.consumer_groups.values().map(|g| GroupListing {
+            group_id: g.group_id.clone(),
+            protocol_type: "consumer".to_string(),
+            state: g.state().name(),
+            group_type: "consumer",
+        }));
         out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
         out
     }
 
     /// DescribeGroups of one group; an unknown group is reported `Dead` as Kafka does.
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
+        if let Some(cg) = self.consumer_groups.get(group_id) {
+            return describe_consumer_group(cg);
+        }
         let Some(g) = self.groups.get(group_id) else {
             return GroupDescription {
-                state: GroupState::Dead,
+                state: GroupState::Dead.name(),
                 protocol_type: String::new(),
                 protocol: String::new(),
                 members: Vec::new(),
@@ -699,7 +841,7 @@ impl GroupCoordinator {
         let mut members: Vec<&Member> = g.members.values().collect();
         members.sort_by_key(|m| m.seq);
         GroupDescription {
-            state: g.state,
+            state: g.state.name(),
             protocol_type: g.protocol_type.clone().unwrap_or_default(),
             // Kafka reports the protocol only once the group is Stable.
             protocol: if stable {
@@ -738,6 +880,18 @@ impl GroupCoordinator {
         let mut errors = Vec::new();
         let mut records = Vec::new();
         for id in group_ids {
+            if let Some(cg) = self.consumer_groups.get(id) {
+                if !cg.members.is_empty() {
+                    errors.push(Some(ResponseError::NonEmptyGroup));
+                    continue;
+                }
+                self.consumer_groups.remove(id);
+                if let Some(g) = self.groups.remove(id) {
+                    records.extend(tombstones(&g));
+                }
+                errors.push(None);
+                continue;
+            }
             let error = match self.groups.get(id) {
                 None => Some(ResponseError::GroupIdNotFound),
                 Some(g) if g.is(GroupState::Dead) => Some(ResponseError::GroupIdNotFound),
@@ -795,6 +949,9 @@ impl GroupCoordinator {
     /// The earliest time at which [`GroupCoordinator::tick`] has something to do.
     pub fn next_deadline(&self) -> i64 {
         let mut next = self.next_retention_check;
+        if let Some(d) = self.consumer_next_deadline() {
+            next = next.min(d);
+        }
         for g in self.groups.values() {
             for &d in g.pending_members.values() {
                 next = next.min(d);
@@ -858,6 +1015,7 @@ impl GroupCoordinator {
                 complete_join(group, &config, now, &mut fx);
             }
         }
+        self.consumer_tick(now);
         if self.next_retention_check <= now {
             self.next_retention_check =
                 now.saturating_add(config.offsets_retention_check_interval_ms);
@@ -875,7 +1033,18 @@ impl GroupCoordinator {
         let mut records = Vec::new();
         let mut dead = Vec::new();
         for group in self.groups.values_mut() {
-            let expired: Vec<(String, i32)> = if group.protocol_type.is_none() {
+            if self
+                .consumer_groups
+                .get(&group.group_id)
+                .is_some_and(|cg| !cg.members.is_empty())
+            {
+                // A consumer group with members keeps its offsets (Kafka expires them only
+                // once the group is empty, as for classic groups).
+                continue;
+            }
+            let expired: Vec<(String, i32)> = if group.protocol_type.is_none()
+                && !self.consumer_groups.contains_key(&group.group_id)
+            {
                 group
                     .offsets
                     .iter()
@@ -912,6 +1081,7 @@ impl GroupCoordinator {
         }
         for id in dead {
             self.groups.remove(&id);
+            self.consumer_groups.remove(&id);
         }
         records
     }
@@ -1306,4 +1476,59 @@ fn tombstones(g: &Group) -> Vec<CoordinatorRecord> {
 /// A `GroupId` from a string (for the handlers' responses).
 pub fn group_id(v: &str) -> GroupId {
     GroupId(sb(v))
+}
+
+/// DescribeGroups of a consumer-protocol group, in the classic shape: the consumer protocol
+/// type, the server assignor as the protocol, and each member's subscription and assignment
+/// encoded as the classic `ConsumerProtocolSubscription` / `ConsumerProtocolAssignment` (v0),
+/// so tools written for classic groups can read them.
+fn describe_consumer_group(cg: &ConsumerGroup) -> GroupDescription {
+    let members = cg
+        .members
+        .values()
+        .map(|m| {
+            let subscription = ConsumerProtocolSubscription::default().with_topics(
+                m.subscribed_topic_names
+                    .iter()
+                    .map(|t| StrBytes::from_string(t.clone()))
+                    .collect(),
+            );
+            let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(
+                m.assigned
+                    .iter()
+                    .map(|(topic, partitions)| {
+                        TopicPartition::default()
+                            .with_topic(kafka_protocol::messages::TopicName(StrBytes::from_string(
+                                cg.topic_name(topic).unwrap_or_default().to_string(),
+                            )))
+                            .with_partitions(partitions.iter().copied().collect())
+                    })
+                    .collect(),
+            );
+            MemberDescription {
+                member_id: m.member_id.clone(),
+                group_instance_id: m.instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                metadata: encode_v0(&subscription),
+                assignment: encode_v0(&assignment),
+            }
+        })
+        .collect();
+    GroupDescription {
+        state: cg.state().name(),
+        protocol_type: "consumer".to_string(),
+        protocol: cg.assignor_name.clone(),
+        members,
+    }
+}
+
+/// A consumer protocol message with its version prefix (v0).
+fn encode_v0<M: Encodable>(message: &M) -> Bytes {
+    let mut buf = bytes::BytesMut::new();
+    bytes::BufMut::put_i16(&mut buf, 0);
+    if message.encode(&mut buf, 0).is_err() {
+        return Bytes::new();
+    }
+    buf.freeze()
 }

@@ -8,6 +8,10 @@
 //! - [`GroupCoordinator`] (`coordinator.rs`): the I/O-free state machine. Fed requests and the
 //!   time, it returns [`Effects`]: replies to parked requests and records to append.
 //! - [`Group`] (`group.rs`): one group's state, members and offsets.
+//! - The consumer group protocol of KIP-848: [`ConsumerGroup`] (`consumer_group.rs`: epochs,
+//!   target assignment, reconciliation), its requests on [`GroupCoordinator`]
+//!   (`consumer_coordinator.rs`: ConsumerGroupHeartbeat, ConsumerGroupDescribe, timers) and
+//!   the server-side assignors ([`assignor`], `uniform.rs`, `range.rs`).
 //! - `records.rs`: Kafka's key/value schemas of `__consumer_offsets` records, and the
 //!   group-to-partition hash.
 //! - [`GroupCoordinatorService`] (`service.rs`): the async shell: clock, timers, appends to the
@@ -21,21 +25,30 @@
 //! creates `__consumer_offsets` and hands its partitions over), or the log itself
 //! (`weir-replication`).
 
+pub mod assignor;
+mod consumer_coordinator;
+mod consumer_group;
 mod coordinator;
 mod error;
 mod group;
+mod range;
 pub mod records;
 mod service;
 mod txn_coordinator;
 pub mod txn_records;
 mod txn_service;
+mod uniform;
 
+pub use assignor::{Assignment, PartitionAssignor, TopicInfo};
+pub use consumer_coordinator::{LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH};
+pub use consumer_group::{ConsumerGroup, ConsumerGroupState, ConsumerMember, MemberState};
 pub use coordinator::{
     group_id, CommitPartition, CoordinatorConfig, Effects, GroupCoordinator, GroupDescription,
     GroupListing, MemberDescription, Reply,
 };
 pub use error::CoordinatorError;
 pub use group::{Group, GroupState, Member, Token};
+pub use range::RangeAssignor;
 pub use records::{partition_for, CoordinatorRecord, OffsetAndMetadata, CONSUMER_OFFSETS_TOPIC};
 pub use service::GroupCoordinatorService;
 pub use txn_coordinator::{
@@ -43,3 +56,4 @@ pub use txn_coordinator::{
 };
 pub use txn_records::{TxnMetadata, TxnRecord, TxnState, TRANSACTION_STATE_TOPIC};
 pub use txn_service::{PartitionLookup, TxnCoordinatorService};
+pub use uniform::UniformAssignor;

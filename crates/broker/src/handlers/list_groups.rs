@@ -1,4 +1,6 @@
-//! ListGroups: every group this broker coordinates, filtered by state (v4+) and type (v5+).
+//! ListGroups: every group this broker coordinates, filtered by state (v4+) and type (v5+):
+//! `classic` groups and `consumer` (KIP-848) groups, whose states are `Empty`, `Assigning`,
+//! `Reconciling` and `Stable`.
 
 use std::sync::Arc;
 
@@ -32,19 +34,19 @@ pub async fn handle(
     let groups = coordinator
         .read(|core| core.list_groups())
         .into_iter()
-        .filter(|g| states.is_empty() || states.contains(&g.state.name().to_lowercase()))
-        .filter(|_| types.is_empty() || types.iter().any(|t| t == "classic"))
+        .filter(|g| states.is_empty() || states.contains(&g.state.to_lowercase()))
+        .filter(|g| types.is_empty() || types.iter().any(|t| t == g.group_type))
         .map(|g| {
             let listed = ListedGroup::default()
                 .with_group_id(group_id(&g.group_id))
                 .with_protocol_type(StrBytes::from_string(g.protocol_type));
             let listed = if version >= 4 {
-                listed.with_group_state(StrBytes::from_static_str(g.state.name()))
+                listed.with_group_state(StrBytes::from_static_str(g.state))
             } else {
                 listed
             };
             if version >= 5 {
-                listed.with_group_type(StrBytes::from_static_str("classic"))
+                listed.with_group_type(StrBytes::from_static_str(g.group_type))
             } else {
                 listed
             }
