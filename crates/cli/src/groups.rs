@@ -49,6 +49,13 @@ pub struct Args {
     to_offset: Option<i64>,
     #[arg(long, allow_negative_numbers = true)]
     shift_by: Option<i64>,
+    /// The first offset at or after this time: `YYYY-MM-DDTHH:mm:SS.sss`, local time unless an
+    /// offset such as `Z` or `+01:00` follows.
+    #[arg(long)]
+    to_datetime: Option<String>,
+    /// The first offset at or after now minus this ISO-8601 duration (`PnDTnHnMnS`).
+    #[arg(long)]
+    by_duration: Option<String>,
     /// Show the new offsets without committing them (the default).
     #[arg(long)]
     dry_run: bool,
@@ -223,10 +230,21 @@ async fn reset_offsets(admin: &Admin, args: &Args) -> anyhow::Result<()> {
         args.to_current,
         args.to_offset.is_some(),
         args.shift_by.is_some(),
+        args.to_datetime.is_some(),
+        args.by_duration.is_some(),
     ];
     if specs.iter().filter(|s| **s).count() != 1 {
-        bail!("--reset-offsets needs one of --to-earliest, --to-latest, --to-current, --to-offset, --shift-by");
+        bail!("--reset-offsets needs one of --to-earliest, --to-latest, --to-current, --to-offset, --shift-by, --to-datetime, --by-duration");
     }
+    // A point in time, for --to-datetime and --by-duration (parsed before anything is asked).
+    let at_time = match (&args.to_datetime, &args.by_duration) {
+        (Some(d), _) => Some(crate::time::parse_datetime(d)?),
+        (_, Some(d)) => {
+            let now = chrono::Utc::now().timestamp_millis();
+            Some(now - crate::time::parse_duration(d)?)
+        }
+        _ => None,
+    };
     if args.dry_run && args.execute {
         bail!("--dry-run and --execute exclude each other");
     }
@@ -271,7 +289,15 @@ async fn reset_offsets(admin: &Admin, args: &Args) -> anyhow::Result<()> {
         let latest = admin
             .list_offsets(topic, parts.as_deref(), OffsetSpec::Latest)
             .await?;
-        for (e, l) in earliest.iter().zip(latest.iter()) {
+        let by_time = match at_time {
+            Some(t) => Some(
+                admin
+                    .list_offsets(topic, parts.as_deref(), OffsetSpec::Timestamp(t))
+                    .await?,
+            ),
+            None => None,
+        };
+        for (i, (e, l)) in earliest.iter().zip(latest.iter()).enumerate() {
             let tp = TopicPartition::new(topic, e.partition);
             let current = committed.get(&tp).copied();
             let target = if args.to_earliest {
@@ -282,6 +308,12 @@ async fn reset_offsets(admin: &Admin, args: &Args) -> anyhow::Result<()> {
                 o
             } else if let Some(s) = args.shift_by {
                 current.unwrap_or(l.offset) + s
+            } else if let Some(found) = &by_time {
+                // No record at or after the time: the log end, as Kafka's tool does.
+                match found.get(i) {
+                    Some(f) if f.partition == e.partition && f.offset >= 0 => f.offset,
+                    _ => l.offset,
+                }
             } else {
                 current.unwrap_or(l.offset)
             };

@@ -10,6 +10,7 @@ mod groups;
 mod offsets;
 mod perf;
 mod produce;
+mod time;
 mod topics;
 
 use std::process::ExitCode;

@@ -761,3 +761,169 @@ fn out_of_shift(describe: &str) -> usize {
         .filter(|l| l.split_whitespace().nth(4).unwrap() != "0")
         .count()
 }
+
+#[test]
+fn perf_e2e_measures_latency_at_a_fixed_rate() {
+    let broker = start_broker();
+    let b = broker.bootstrap.as_str();
+    let out = ok(&[
+        "perf",
+        "e2e",
+        "--bootstrap-server",
+        b,
+        "--topic",
+        "e2e",
+        "--num-records",
+        "2000",
+        "--throughput",
+        "2000",
+        "--record-size",
+        "64",
+        "--json",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    let summary = lines[lines.len() - 2];
+    assert!(
+        summary.starts_with("2000 records at 2000 records/s, "),
+        "{out}"
+    );
+    for part in ["ms avg latency", "ms 50th", "ms 99th", "ms 99.9th."] {
+        assert!(summary.contains(part), "{summary}");
+    }
+    let json = lines[lines.len() - 1];
+    assert!(json.starts_with("{\"records\": 2000,"), "{json}");
+    let p99: f64 = json
+        .split("\"p99_ms\": ")
+        .nth(1)
+        .and_then(|s| s.split([',', '}']).next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(-1.0);
+    // A latency is positive; an unparsed or negative figure means the tool misreported.
+    assert!(p99 > 0.0, "{json}");
+    // The tool created the topic and every record went through it.
+    assert_eq!(
+        ok(&["offsets", "--bootstrap-server", b, "--topic", "e2e"]),
+        "e2e:0:2000\n"
+    );
+    // A record size too small for the stamp is refused with one line.
+    let out = weir(&[
+        "perf",
+        "e2e",
+        "--bootstrap-server",
+        b,
+        "--topic",
+        "e2e",
+        "--record-size",
+        "8",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn groups_reset_offsets_by_datetime_and_duration() {
+    let broker = start_broker();
+    let b = broker.bootstrap.as_str();
+    ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--create",
+        "--topic",
+        "dt",
+        "--partitions",
+        "1",
+    ]);
+    produce(b, "dt", &[], "a\nb\nc\n");
+    // Timestamps are milliseconds: leave a clear gap on both sides of the cut.
+    std::thread::sleep(Duration::from_millis(300));
+    let cut = chrono::Utc::now();
+    std::thread::sleep(Duration::from_millis(300));
+    produce(b, "dt", &[], "d\ne\nf\n");
+    let out = ok(&[
+        "consume",
+        "--bootstrap-server",
+        b,
+        "--topic",
+        "dt",
+        "--group",
+        "g",
+        "--from-beginning",
+        "--timeout-ms",
+        "1000",
+    ]);
+    assert_eq!(out.lines().count(), 6, "{out}");
+    let new_offset = |spec: &[&str]| -> String {
+        let mut a = vec![
+            "groups",
+            "--bootstrap-server",
+            b,
+            "--reset-offsets",
+            "--group",
+            "g",
+            "--topic",
+            "dt",
+        ];
+        a.extend_from_slice(spec);
+        let out = ok(&a);
+        let row = out
+            .lines()
+            .find(|l| l.starts_with("g "))
+            .unwrap_or_else(|| panic!("no row in {out}"))
+            .to_string();
+        row.split_whitespace().nth(3).unwrap().to_string()
+    };
+    let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    assert_eq!(new_offset(&["--to-datetime", &at(cut)]), "3");
+    // With an explicit offset from UTC, the same instant.
+    let plus_two = cut.with_timezone(&chrono::FixedOffset::east_opt(7200).unwrap());
+    let s = plus_two.format("%Y-%m-%dT%H:%M:%S%.3f+02:00").to_string();
+    assert_eq!(new_offset(&["--to-datetime", &s]), "3");
+    // Before everything: the first record; after everything: the log end.
+    assert_eq!(
+        new_offset(&["--to-datetime", "2000-01-01T00:00:00.000Z"]),
+        "0"
+    );
+    let future = at(chrono::Utc::now() + chrono::Duration::hours(1));
+    assert_eq!(new_offset(&["--to-datetime", &future]), "6");
+    assert_eq!(new_offset(&["--by-duration", "PT1H"]), "0");
+    assert_eq!(new_offset(&["--by-duration", "PT0S"]), "6");
+    // --execute commits it: the group's lag becomes 3.
+    new_offset(&["--to-datetime", &at(cut), "--execute"]);
+    let describe = ok(&[
+        "groups",
+        "--bootstrap-server",
+        b,
+        "--describe",
+        "--group",
+        "g",
+    ]);
+    let lag: i64 = describe
+        .lines()
+        .filter(|l| l.starts_with("g "))
+        .map(|l| l.split_whitespace().nth(5).unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(lag, 3, "{describe}");
+    // Malformed input: one line, non-zero exit, nothing committed.
+    for bad in [["--to-datetime", "yesterday"], ["--by-duration", "1 hour"]] {
+        let mut a = vec![
+            "groups",
+            "--bootstrap-server",
+            b,
+            "--reset-offsets",
+            "--group",
+            "g",
+            "--topic",
+            "dt",
+            "--execute",
+        ];
+        a.extend_from_slice(&bad);
+        let out = weir(&a);
+        assert!(!out.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).trim().lines().count(),
+            1
+        );
+    }
+}

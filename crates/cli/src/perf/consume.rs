@@ -13,6 +13,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context};
 use weir_client::{Consumer, ConsumerConfig};
 
+use super::latency::Latencies;
+use crate::time::kafka_time;
+
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long)]
@@ -48,37 +51,6 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn kafka_time(ms: i64) -> String {
-    // Kafka prints yyyy-MM-dd HH:mm:ss:SSS in local time; UTC here.
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since the epoch (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}:{:03}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
-}
-
-fn percentile(sorted: &[i64], p: f64) -> i64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
-
 pub async fn run(args: Args) -> anyhow::Result<()> {
     if args.messages == 0 {
         bail!("--messages must be at least 1");
@@ -106,7 +78,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut last_record = Instant::now();
     let mut count: u64 = 0;
     let mut bytes: u64 = 0;
-    let mut ages: Vec<i64> = Vec::with_capacity(args.messages.min(10_000_000) as usize);
+    let mut ages = Latencies::with_capacity(args.messages);
     let mut joined_at: Option<Instant> = None;
     while count < args.messages {
         let joined = consumer.group_member().is_some();
@@ -127,7 +99,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             count += 1;
             bytes += (r.value.as_ref().map_or(0, |v| v.len())
                 + r.key.as_ref().map_or(0, |k| k.len())) as u64;
-            ages.push((now - r.timestamp).max(0));
+            ages.record(Duration::from_millis((now - r.timestamp).max(0) as u64));
         }
         if terminal && last_report.elapsed() >= report_every {
             last_report = Instant::now();
@@ -169,28 +141,18 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         mb / fetch_s,
         count as f64 / fetch_s
     );
-    ages.sort_unstable();
-    let avg = if ages.is_empty() {
-        0.0
-    } else {
-        ages.iter().sum::<i64>() as f64 / ages.len() as f64
-    };
-    let max = ages.last().copied().unwrap_or(0);
-    let (p50, p95, p99, p999) = (
-        percentile(&ages, 0.5),
-        percentile(&ages, 0.95),
-        percentile(&ages, 0.99),
-        percentile(&ages, 0.999),
-    );
+    let l = ages.summary();
     let rps = count as f64 / elapsed;
     let mbps = mb / elapsed;
     println!(
-        "{count} records received, {rps:.1} records/sec ({mbps:.2} MB/sec), {avg:.2} ms avg latency, {max} ms max latency, {p50} ms 50th, {p95} ms 95th, {p99} ms 99th, {p999} ms 99.9th."
+        "{count} records received, {rps:.1} records/sec ({mbps:.2} MB/sec), {:.2} ms avg latency, {:.0} ms max latency, {:.0} ms 50th, {:.0} ms 95th, {:.0} ms 99th, {:.0} ms 99.9th.",
+        l.avg_ms, l.max_ms, l.p50_ms, l.p95_ms, l.p99_ms, l.p999_ms
     );
     if args.json {
         println!(
-            "{{\"records\": {count}, \"bytes\": {bytes}, \"elapsed_s\": {elapsed:.3}, \"rebalance_ms\": {rebalance_ms:.0}, \"records_per_sec\": {rps:.1}, \"mb_per_sec\": {mbps:.2}, \"fetch_records_per_sec\": {:.1}, \"avg_latency_ms\": {avg:.3}, \"max_latency_ms\": {max}, \"p50_ms\": {p50}, \"p95_ms\": {p95}, \"p99_ms\": {p99}, \"p999_ms\": {p999}}}",
-            count as f64 / fetch_s
+            "{{\"records\": {count}, \"bytes\": {bytes}, \"elapsed_s\": {elapsed:.3}, \"rebalance_ms\": {rebalance_ms:.0}, \"records_per_sec\": {rps:.1}, \"mb_per_sec\": {mbps:.2}, \"fetch_records_per_sec\": {:.1}, {}}}",
+            count as f64 / fetch_s,
+            l.json_fields()
         );
     }
     if count < args.messages {

@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use weir_client::{Producer, ProducerConfig, ProducerRecord};
 
+use super::latency::Latencies;
+
 #[derive(clap::Args)]
 pub struct Args {
     #[arg(long)]
@@ -45,9 +47,7 @@ struct Stats {
     bytes: u64,
     errors: u64,
     first_error: Option<String>,
-    latency_sum_ms: f64,
-    latency_max_ms: f64,
-    latencies_us: Vec<u32>,
+    latencies: Latencies,
     window: Window,
 }
 
@@ -78,10 +78,7 @@ impl Stats {
         let ms = latency.as_secs_f64() * 1000.0;
         self.count += 1;
         self.bytes += bytes as u64;
-        self.latency_sum_ms += ms;
-        self.latency_max_ms = self.latency_max_ms.max(ms);
-        self.latencies_us
-            .push(u32::try_from(latency.as_micros()).unwrap_or(u32::MAX));
+        self.latencies.record(latency);
         let w = &mut self.window;
         w.count += 1;
         w.bytes += bytes as u64;
@@ -120,14 +117,6 @@ impl Throttle {
             tokio::time::sleep(due - now).await;
         }
     }
-}
-
-fn percentile(sorted: &[u32], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let idx = ((sorted.len() as f64 * p) as usize).min(sorted.len() - 1);
-    f64::from(sorted[idx]) / 1000.0
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -170,9 +159,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         bytes: 0,
         errors: 0,
         first_error: None,
-        latency_sum_ms: 0.0,
-        latency_max_ms: 0.0,
-        latencies_us: Vec::with_capacity(args.num_records.min(50_000_000) as usize),
+        latencies: Latencies::with_capacity(args.num_records),
         window: Window::new(start),
     }));
     let terminal = std::io::stdout().is_terminal();
@@ -200,7 +187,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                         100.0 * s.count as f64 / total.max(1) as f64,
                         s.count as f64 / secs,
                         s.bytes as f64 / MB / secs,
-                        if s.count > 0 { s.latency_sum_ms / s.count as f64 } else { 0.0 },
+                        s.latencies.avg_ms(),
                     );
                     print!("{line}");
                     let _ = std::io::stdout().flush();
@@ -259,29 +246,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             args.num_records
         );
     }
-    let mut lat = std::mem::take(&mut s.latencies_us);
-    lat.sort_unstable();
+    let l = s.latencies.summary();
     let rps = s.count as f64 / elapsed;
     let mbps = s.bytes as f64 / MB / elapsed;
-    let avg = if s.count > 0 {
-        s.latency_sum_ms / s.count as f64
-    } else {
-        0.0
-    };
-    let (p50, p95, p99, p999) = (
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.95),
-        percentile(&lat, 0.99),
-        percentile(&lat, 0.999),
-    );
     println!(
         "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {:.0} ms 50th, {:.0} ms 95th, {:.0} ms 99th, {:.0} ms 99.9th.",
-        s.count, rps, mbps, avg, s.latency_max_ms, p50, p95, p99, p999
+        s.count, rps, mbps, l.avg_ms, l.max_ms, l.p50_ms, l.p95_ms, l.p99_ms, l.p999_ms
     );
     if args.json {
         println!(
-            "{{\"records\": {}, \"record_size\": {}, \"elapsed_s\": {:.3}, \"records_per_sec\": {:.1}, \"mb_per_sec\": {:.2}, \"avg_latency_ms\": {:.3}, \"max_latency_ms\": {:.3}, \"p50_ms\": {:.3}, \"p95_ms\": {:.3}, \"p99_ms\": {:.3}, \"p999_ms\": {:.3}}}",
-            s.count, size, elapsed, rps, mbps, avg, s.latency_max_ms, p50, p95, p99, p999
+            "{{\"records\": {}, \"record_size\": {}, \"elapsed_s\": {:.3}, \"records_per_sec\": {:.1}, \"mb_per_sec\": {:.2}, {}}}",
+            s.count,
+            size,
+            elapsed,
+            rps,
+            mbps,
+            l.json_fields()
         );
     }
     Ok(())
