@@ -22,6 +22,8 @@ use crate::BrokerState;
 /// Kafka guarantees per connection); other connections are served by their own tasks.
 pub async fn serve(state: Arc<BrokerState>, mut stream: TcpStream) {
     let peer = stream.peer_addr().ok();
+    // The client host as Kafka reports it in DescribeGroups (Java's `InetAddress.toString()`).
+    let client_host = peer.map(|p| format!("/{}", p.ip())).unwrap_or_default();
     let _ = stream.set_nodelay(true);
     let max_frame = state.socket_request_max_bytes;
     let mut buf = BytesMut::with_capacity(64 * 1024);
@@ -54,7 +56,7 @@ pub async fn serve(state: Arc<BrokerState>, mut stream: TcpStream) {
             }
         };
         let reply = match decode_request(frame) {
-            Ok(request) => handlers::handle(&state, request).await,
+            Ok(request) => handlers::handle(&state, request, &client_host).await,
             Err(ProtocolError::UnsupportedVersion { api_key, .. })
                 if api_key == ApiKey::ApiVersions as i16 =>
             {

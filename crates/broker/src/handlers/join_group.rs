@@ -17,6 +17,7 @@ pub async fn handle(
     request: JoinGroupRequest,
     version: i16,
     client_id: String,
+    client_host: String,
 ) -> JoinGroupResponse {
     let member_id = request.member_id.clone();
     let error = |e: ResponseError| {
@@ -34,7 +35,7 @@ pub async fn handle(
     };
     let reply = coordinator
         .call_parked(move |core, token, now| {
-            core.join_group(&request, version, &client_id, "", token, now)
+            core.join_group(&request, version, &client_id, &client_host, token, now)
         })
         .await;
     match reply {

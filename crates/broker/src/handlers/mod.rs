@@ -13,6 +13,8 @@ pub mod add_offsets_to_txn;
 pub mod add_partitions_to_txn;
 pub mod alter_configs;
 pub mod api_versions;
+pub mod consumer_group_describe;
+pub mod consumer_group_heartbeat;
 pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_groups;
@@ -54,8 +56,9 @@ pub enum Reply {
     Close,
 }
 
-/// Routes a request to its handler.
-pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply {
+/// Routes a request to its handler. `client_host` is the peer's address as Kafka prints it
+/// (`/127.0.0.1`), for the group members' descriptions.
+pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest, client_host: &str) -> Reply {
     let DecodedRequest {
         api_key,
         api_version,
@@ -64,6 +67,13 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
     } = request;
     let v = api_version;
     let msg = |body| Reply::Message(api_key, v, Box::new(body));
+    let client_id = || {
+        header
+            .client_id
+            .as_ref()
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    };
     match body {
         RequestKind::ApiVersions(req) => msg(ResponseKind::ApiVersions(api_versions::handle(req))),
         RequestKind::Metadata(req) => msg(ResponseKind::Metadata(
@@ -110,16 +120,9 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
         RequestKind::FindCoordinator(req) => msg(ResponseKind::FindCoordinator(
             find_coordinator::handle(state, req, v).await,
         )),
-        RequestKind::JoinGroup(req) => {
-            let client_id = header
-                .client_id
-                .as_ref()
-                .map(|c| c.to_string())
-                .unwrap_or_default();
-            msg(ResponseKind::JoinGroup(
-                join_group::handle(state, req, v, client_id).await,
-            ))
-        }
+        RequestKind::JoinGroup(req) => msg(ResponseKind::JoinGroup(
+            join_group::handle(state, req, v, client_id(), client_host.to_string()).await,
+        )),
         RequestKind::SyncGroup(req) => msg(ResponseKind::SyncGroup(
             sync_group::handle(state, req, v).await,
         )),
@@ -162,6 +165,13 @@ pub async fn handle(state: &Arc<BrokerState>, request: DecodedRequest) -> Reply 
         )),
         RequestKind::ListTransactions(req) => msg(ResponseKind::ListTransactions(
             list_transactions::handle(state, req, v).await,
+        )),
+        RequestKind::ConsumerGroupHeartbeat(req) => msg(ResponseKind::ConsumerGroupHeartbeat(
+            consumer_group_heartbeat::handle(state, req, v, client_id(), client_host.to_string())
+                .await,
+        )),
+        RequestKind::ConsumerGroupDescribe(req) => msg(ResponseKind::ConsumerGroupDescribe(
+            consumer_group_describe::handle(state, req, v).await,
         )),
         other => {
             // decode_request only lets through keys listed in weir_protocol::api, and each of

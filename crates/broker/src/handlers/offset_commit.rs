@@ -1,5 +1,7 @@
 //! OffsetCommit: offsets of partitions of existing topics are appended to
-//! `__consumer_offsets` and acknowledged once the append returned.
+//! `__consumer_offsets` and acknowledged once the append returned. For a consumer-protocol
+//! (KIP-848) group the generation field (v9: `GenerationIdOrMemberEpoch`) is the member epoch:
+//! an older one answers `STALE_MEMBER_EPOCH`, a newer one `FENCED_MEMBER_EPOCH`.
 
 use std::sync::Arc;
 
@@ -16,7 +18,7 @@ use crate::BrokerState;
 pub async fn handle(
     state: &Arc<BrokerState>,
     request: OffsetCommitRequest,
-    _version: i16,
+    version: i16,
 ) -> OffsetCommitResponse {
     let image = state.image();
     // (topic index, partition index, error) in request order; `None` = to commit.
@@ -54,11 +56,12 @@ pub async fn handle(
             let member_id = request.member_id.to_string();
             let instance = request.group_instance_id.as_ref().map(|i| i.to_string());
             c.commit(move |core, now| {
-                core.offset_commit(
+                core.offset_commit_request(
                     &group_id,
                     generation,
                     &member_id,
                     instance.as_deref(),
+                    version,
                     &to_commit,
                     now,
                 )

@@ -1,4 +1,7 @@
 //! OffsetFetch: committed offsets (-1 where none), for one group (v1-v7) or several (v8+).
+//! From v9 a member of a consumer-protocol (KIP-848) group sends its member id and epoch:
+//! an unknown member or an older epoch gets the group-level error Kafka gives
+//! (`UNKNOWN_MEMBER_ID`, `STALE_MEMBER_EPOCH`).
 //! With `require_stable` (v7+, KIP-447), a partition whose offset an ongoing transaction is
 //! about to commit answers `UNSTABLE_OFFSET_COMMIT`, so the consumer retries instead of
 //! starting from an offset that is about to move.
@@ -47,6 +50,22 @@ pub async fn handle(
                         .map(|t| (t.name.to_string(), t.partition_indexes.clone()))
                         .collect()
                 });
+                // v9: a consumer-protocol member names itself and its epoch (KIP-848).
+                let member_error = match &coordinator {
+                    Ok(c) if version >= 9 => c.read(|core| {
+                        core.validate_offset_fetch(
+                            g.group_id.as_str(),
+                            g.member_id.as_deref(),
+                            g.member_epoch,
+                        )
+                    }),
+                    _ => None,
+                };
+                if let Some(e) = member_error {
+                    return OffsetFetchResponseGroup::default()
+                        .with_group_id(g.group_id.clone())
+                        .with_error_code(e.code());
+                }
                 let fetched = fetch(g.group_id.as_str(), topics);
                 let topics = fetched
                     .into_iter()
