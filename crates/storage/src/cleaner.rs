@@ -8,13 +8,17 @@
 //!    *cleanable* section is the closed segments from the log start up to the first one that
 //!    is the active segment, reaches the high watermark, or holds a record younger than
 //!    `min.compaction.lag.ms` (by the segment's largest timestamp). Its *dirty* part starts
-//!    at the first dirty offset (where the previous cleaning stopped; the log start after a
-//!    restart, since the cleaner checkpoint is kept in memory). The log is cleaned when
-//!    `dirty bytes / cleanable bytes >= min.cleanable.dirty.ratio`, or when a dirty segment's
-//!    first record is older than `max.compaction.lag.ms`. The plan holds its own open handles
-//!    on the segment files.
+//!    at the first dirty offset: where the previous cleaning stopped, as the broker keeps it
+//!    in `cleaner-offset-checkpoint`; the log start when there is none, or when it lies
+//!    below the log start or past the log end (Kafka's `cleanableOffsets`). The log is
+//!    cleaned when `dirty bytes / cleanable bytes >= min.cleanable.dirty.ratio` (the bytes
+//!    of whole segments, the one holding the first dirty offset counted dirty), or when a
+//!    dirty segment's first record is older than `max.compaction.lag.ms`. The plan holds its
+//!    own open handles on the segment files.
 //! 2. **Clean** ([`CleanPlan::clean`], without any lock): builds a map key -> latest offset
-//!    over the dirty part, then rewrites the cleanable segments in groups (consecutive
+//!    over the dirty part, from the first dirty offset until the map is full or the dirty
+//!    part ends; where it stopped is the end of this cleaning (and the next one's first
+//!    dirty offset). It then rewrites the segments below that end in groups (consecutive
 //!    segments whose sizes add up to at most `segment.bytes`) into `<base>.log.cleaned`
 //!    files, keeping a record when it has a key and no later offset for that key is in the
 //!    map; a tombstone (null value) is also dropped once it has been through one cleaning
@@ -49,13 +53,24 @@
 //! (its group was never touched). A crash before step 2 is durable leaves the old segments,
 //! a crash after it leaves a complete swap file: nothing is lost or duplicated either way.
 //!
-//! # Memory
+//! # Memory and speed
 //!
-//! The offset map holds every distinct key of the dirty part (Kafka bounds it with
-//! `log.cleaner.dedupe.buffer.size` and cleans a shorter dirty part when it is full; Weir
-//! does not yet). Segments are read in chunks of [`READ_CHUNK`] bytes.
+//! The offset map ([`OffsetMap`]) holds 24 bytes per key whatever the key's size, within
+//! `log.cleaner.dedupe.buffer.size` (15/16 of it; the rest bounds the per-batch table
+//! below) filled to `log.cleaner.io.buffer.load.factor`, as Kafka's `SkimpyOffsetMap`. When
+//! it is full the cleaning ends at the first offset it could not map (possibly inside a
+//! segment, as in Kafka): records past it are kept unless a mapped later record of their key
+//! exists, which it cannot. The next cleaning starts there. A log with more keys than the
+//! map holds is therefore compacted in several passes, each of bounded memory.
+//!
+//! While mapping, the cleaner also counts, per batch of the dirty part, how many of its
+//! records are still the latest of their key (a replaced offset decrements its batch's
+//! count). The rewrite then copies a batch whose records all survive byte for byte and
+//! drops one whose records are all superseded without decompressing it a second time; only
+//! batches that lose some records are decompressed again and rebuilt (for compressed topics
+//! the bulk of a cleaning's cost). Segments are read in chunks of [`READ_CHUNK`] bytes, and
+//! the decompression and rebuild buffers are reused from batch to batch.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::os::unix::fs::FileExt;
@@ -66,6 +81,7 @@ use weir_protocol::batch::{BatchHeader, LOG_OVERHEAD};
 use crate::cleaner_codec;
 use crate::error::StorageError;
 use crate::log::Log;
+use crate::offset_map::{OffsetMap, Put};
 use crate::segment::{delete_segment_files, file_name, LogSegment, MAX_RELATIVE_OFFSET};
 
 /// Bytes read at a time from a segment being cleaned.
@@ -82,6 +98,12 @@ pub struct CleanerConfig {
     pub max_compaction_lag_ms: i64,
     /// `delete.retention.ms` (1 day).
     pub delete_retention_ms: i64,
+    /// `log.cleaner.dedupe.buffer.size` (128 MiB): memory for the key -> offset map and
+    /// the per-batch bookkeeping of one cleaning (Kafka divides it among
+    /// `log.cleaner.threads`; Weir runs one cleaner, which gets all of it).
+    pub dedupe_buffer_size: u64,
+    /// `log.cleaner.io.buffer.load.factor` (0.9): how full the map may get.
+    pub dedupe_buffer_load_factor: f64,
 }
 
 impl Default for CleanerConfig {
@@ -91,6 +113,8 @@ impl Default for CleanerConfig {
             min_compaction_lag_ms: 0,
             max_compaction_lag_ms: i64::MAX,
             delete_retention_ms: 86_400_000,
+            dedupe_buffer_size: 128 << 20,
+            dedupe_buffer_load_factor: 0.9,
         }
     }
 }
@@ -201,7 +225,16 @@ impl Log {
         let Some(end) = segments.last().map(|s| s.next_base) else {
             return Ok(None);
         };
-        let first_dirty = first_dirty_offset.max(self.log_start_offset);
+        // Kafka's `cleanableOffsets`: a checkpoint below the log start (retention,
+        // DeleteRecords) or past the log end (the log was truncated or recreated) restarts
+        // from the log start.
+        let first_dirty = if first_dirty_offset < self.log_start_offset
+            || first_dirty_offset > self.log_end_offset
+        {
+            self.log_start_offset
+        } else {
+            first_dirty_offset
+        };
         let total: u64 = segments.iter().map(|s| s.size).sum();
         let dirty: u64 = segments
             .iter()
@@ -333,8 +366,14 @@ impl CleanPlan {
     /// Runs without the log; the result goes to [`Log::install_cleaned`].
     pub fn clean(self) -> Result<CleanedLog, StorageError> {
         let mut stats = CleanerStats::default();
-        // Key -> latest offset in the dirty part.
-        let mut map: HashMap<Box<[u8]>, i64> = HashMap::new();
+        let budget = self.config.dedupe_buffer_size;
+        let mut map = OffsetMap::new(budget - budget / 16, self.config.dedupe_buffer_load_factor);
+        let max_tracked = usize::try_from(budget / 16).unwrap_or(usize::MAX)
+            / std::mem::size_of::<TrackedBatch>();
+        let mut tracked: Vec<TrackedBatch> = Vec::new();
+        let mut scratch = Vec::new();
+        // Where the map stopped: the end of this cleaning.
+        let mut end = self.end;
         for s in self
             .segments
             .iter()
@@ -342,57 +381,106 @@ impl CleanPlan {
         {
             let path = self.dir.join(file_name(s.base, "log"));
             stats.bytes_read += s.size;
+            let mut full = false;
             for_each_batch(&s.file, &path, s.size, |batch, pos| {
-                if batch.is_control() || batch.is_transactional() {
-                    return Ok(());
+                if batch.last_offset() < self.first_dirty
+                    || batch.is_control()
+                    || batch.is_transactional()
+                {
+                    return Ok(true);
                 }
-                let section =
-                    cleaner_codec::records_section(&batch).map_err(|e| corrupt(&path, pos, e))?;
-                let records =
-                    cleaner_codec::records(&section).map_err(|e| corrupt(&path, pos, e))?;
-                for r in records {
-                    let offset = batch.base_offset() + i64::from(r.offset_delta);
-                    if offset < self.first_dirty || offset >= self.end {
+                let section = cleaner_codec::records_section_in(&batch, &mut scratch)
+                    .map_err(|e| corrupt(&path, pos, e))?;
+                let base = batch.base_offset();
+                let whole = base >= self.first_dirty;
+                let mut live = 0u32;
+                let mut count = 0u32;
+                for r in cleaner_codec::RecordIter::new(section) {
+                    let r = r.map_err(|e| corrupt(&path, pos, e))?;
+                    let offset = base + i64::from(r.offset_delta);
+                    count += 1;
+                    if offset < self.first_dirty {
                         continue;
                     }
-                    if let Some(key) = r.key {
-                        match map.get_mut(key) {
-                            Some(o) => *o = (*o).max(offset),
-                            None => {
-                                map.insert(key.into(), offset);
+                    let Some(key) = r.key else { continue };
+                    match map.put(key, offset) {
+                        Put::Inserted => live += 1,
+                        Put::Replaced(previous) => {
+                            live += 1;
+                            if previous >= base {
+                                live = live.saturating_sub(1);
+                            } else {
+                                supersede(&mut tracked, previous);
                             }
+                        }
+                        Put::Kept => {}
+                        Put::Full => {
+                            // Kafka: the map is full, this offset ends the cleaning.
+                            end = offset;
+                            full = true;
+                            return Ok(false);
                         }
                     }
                 }
-                Ok(())
+                if whole && tracked.len() < max_tracked {
+                    tracked.push(TrackedBatch {
+                        base,
+                        last: batch.last_offset(),
+                        count,
+                        live,
+                    });
+                }
+                Ok(true)
             })?;
+            if full {
+                tracing::debug!(
+                    dir = %self.dir.display(),
+                    keys = map.len(),
+                    end,
+                    "offset map full; cleaning up to where it reached"
+                );
+                break;
+            }
         }
         stats.keys = map.len() as u64;
 
+        let mut rewriter = Rewriter {
+            plan: &self,
+            map: &map,
+            tracked: &tracked,
+            next_tracked: 0,
+            end,
+            scratch,
+            kept: Vec::new(),
+            rebuilt: Vec::new(),
+        };
         let mut groups = Vec::new();
-        for group in self.groups() {
-            if let Some(g) = self.clean_group(group, &map, &mut stats)? {
+        for group in self.groups(end) {
+            if let Some(g) = rewriter.clean_group(group, &mut stats)? {
                 groups.push(g);
             }
         }
-        Ok(CleanedLog {
-            groups,
-            end: self.end,
-            stats,
-        })
+        Ok(CleanedLog { groups, end, stats })
     }
 
     /// Consecutive segments whose sizes add up to at most `segment.bytes` and whose offsets
     /// fit relative to the first; a segment with a transaction index stays alone.
-    fn groups(&self) -> Vec<&[PlannedSegment]> {
+    fn groups(&self, clean_end: i64) -> Vec<&[PlannedSegment]> {
+        // Only segments with data below the end (the map may have covered less than the plan).
+        let count = self
+            .segments
+            .iter()
+            .take_while(|s| s.base < clean_end)
+            .count();
+        let segments = self.segments.get(..count).unwrap_or_default();
         let mut out = Vec::new();
         let mut start = 0;
-        while start < self.segments.len() {
+        while start < segments.len() {
             let mut end = start + 1;
-            let mut size = self.segments.get(start).map_or(0, |s| s.size);
-            let first = self.segments.get(start);
+            let mut size = segments.get(start).map_or(0, |s| s.size);
+            let first = segments.get(start);
             if !first.is_some_and(|s| s.has_txn_index) {
-                while let (Some(f), Some(next)) = (first, self.segments.get(end)) {
+                while let (Some(f), Some(next)) = (first, segments.get(end)) {
                     if next.has_txn_index
                         || size + next.size > self.segment_bytes
                         || next.next_base - 1 - f.base > MAX_RELATIVE_OFFSET
@@ -403,24 +491,75 @@ impl CleanPlan {
                     end += 1;
                 }
             }
-            if let Some(g) = self.segments.get(start..end) {
+            if let Some(g) = segments.get(start..end) {
                 out.push(g);
             }
             start = end;
         }
         out
     }
+}
+
+/// A batch of the dirty part whose every record was entered in the offset map: how many of
+/// its records are still the latest for their key. The rewrite then keeps it whole (all
+/// live) or drops it (none live) without decompressing it again.
+#[derive(Debug, Clone, Copy)]
+struct TrackedBatch {
+    base: i64,
+    last: i64,
+    count: u32,
+    live: u32,
+}
+
+/// A later record replaced the one at `offset` in the map: one live record less in its
+/// batch, if that batch is tracked.
+fn supersede(tracked: &mut [TrackedBatch], offset: i64) {
+    let at = tracked.partition_point(|b| b.base <= offset);
+    if let Some(b) = at
+        .checked_sub(1)
+        .and_then(|i| tracked.get_mut(i))
+        .filter(|b| b.last >= offset)
+    {
+        b.live = b.live.saturating_sub(1);
+    }
+}
+
+/// Step 2's second half: rewrites groups of segments, with buffers reused from batch to
+/// batch.
+struct Rewriter<'a> {
+    plan: &'a CleanPlan,
+    map: &'a OffsetMap,
+    tracked: &'a [TrackedBatch],
+    /// Index in `tracked` of the next batch to look for (batches come in offset order).
+    next_tracked: usize,
+    end: i64,
+    scratch: Vec<u8>,
+    kept: Vec<u8>,
+    rebuilt: Vec<u8>,
+}
+
+impl Rewriter<'_> {
+    /// The tracked entry of the batch based at `base`, if any.
+    fn tracked(&mut self, base: i64) -> Option<TrackedBatch> {
+        while let Some(b) = self.tracked.get(self.next_tracked) {
+            if b.base >= base {
+                return (b.base == base).then_some(*b);
+            }
+            self.next_tracked += 1;
+        }
+        None
+    }
 
     fn clean_group(
-        &self,
+        &mut self,
         group: &[PlannedSegment],
-        map: &HashMap<Box<[u8]>, i64>,
         stats: &mut CleanerStats,
     ) -> Result<Option<CleanedGroup>, StorageError> {
         let (Some(first), Some(last)) = (group.first(), group.last()) else {
             return Ok(None);
         };
-        let cleaned_path = self
+        let plan = self.plan;
+        let cleaned_path = plan
             .dir
             .join(format!("{}.cleaned", file_name(first.base, "log")));
         let file = File::create(&cleaned_path)
@@ -429,56 +568,77 @@ impl CleanPlan {
         let mut changed = false;
         let mut written = 0u64;
         for s in group {
-            let path = self.dir.join(file_name(s.base, "log"));
+            let path = plan.dir.join(file_name(s.base, "log"));
             stats.bytes_read += s.size;
             stats.bytes_before += s.size;
             // Tombstones go once cleaned before and older than delete.retention.ms.
-            let drop_tombstones = s.next_base <= self.first_dirty
-                && self.now_ms.saturating_sub(s.largest_timestamp)
-                    > self.config.delete_retention_ms;
-            let write = |out: &mut BufWriter<File>, bytes: &[u8]| {
+            let drop_tombstones = s.next_base <= plan.first_dirty
+                && plan.now_ms.saturating_sub(s.largest_timestamp)
+                    > plan.config.delete_retention_ms;
+            let mut write = |bytes: &[u8]| {
+                written += bytes.len() as u64;
                 out.write_all(bytes)
                     .map_err(StorageError::io("write cleaned segment", &cleaned_path))
             };
             for_each_batch(&s.file, &path, s.size, |batch, pos| {
-                if batch.is_control() || batch.is_transactional() {
-                    written += batch.total_len() as u64;
-                    return write(&mut out, batch.as_bytes());
+                if batch.is_control() || batch.is_transactional() || batch.base_offset() >= self.end
+                {
+                    write(batch.as_bytes())?;
+                    return Ok(true);
                 }
-                let section =
-                    cleaner_codec::records_section(&batch).map_err(|e| corrupt(&path, pos, e))?;
-                let records =
-                    cleaner_codec::records(&section).map_err(|e| corrupt(&path, pos, e))?;
-                stats.records_read += records.len() as u64;
-                let mut kept = Vec::with_capacity(section.len());
+                if let Some(t) = self.tracked(batch.base_offset()) {
+                    stats.records_read += u64::from(t.count);
+                    if t.live == t.count {
+                        write(batch.as_bytes())?;
+                        return Ok(true);
+                    }
+                    if t.live == 0 {
+                        stats.records_removed += u64::from(t.count);
+                        changed = true;
+                        return Ok(true);
+                    }
+                }
+                let section = cleaner_codec::records_section_in(&batch, &mut self.scratch)
+                    .map_err(|e| corrupt(&path, pos, e))?;
+                self.kept.clear();
                 let mut count = 0i32;
-                for r in &records {
+                let mut total = 0usize;
+                for r in cleaner_codec::RecordIter::new(section) {
+                    let r = r.map_err(|e| corrupt(&path, pos, e))?;
+                    total += 1;
                     let offset = batch.base_offset() + i64::from(r.offset_delta);
+                    // Records past the end of the map are kept (unless a key-less one).
                     let latest = r
                         .key
-                        .is_some_and(|key| map.get(key).is_none_or(|&l| offset >= l));
+                        .is_some_and(|key| self.map.get(key).is_none_or(|l| offset >= l));
                     let expired_tombstone = latest && !r.has_value && drop_tombstones;
                     if latest && !expired_tombstone {
-                        kept.extend_from_slice(r.raw);
+                        self.kept.extend_from_slice(r.raw);
                         count += 1;
                     } else {
                         stats.records_removed += 1;
                         stats.tombstones_removed += u64::from(expired_tombstone);
                     }
                 }
-                if count as usize == records.len() {
-                    written += batch.total_len() as u64;
-                    return write(&mut out, batch.as_bytes());
+                stats.records_read += total as u64;
+                if count as usize == total {
+                    write(batch.as_bytes())?;
+                    return Ok(true);
                 }
                 changed = true;
                 if count == 0 {
-                    return Ok(());
+                    return Ok(true);
                 }
-                let rebuilt =
-                    cleaner_codec::rebuild_batch(&batch, &kept, count, batch.compression_codec())
-                        .map_err(|e| corrupt(&path, pos, e))?;
-                written += rebuilt.len() as u64;
-                write(&mut out, &rebuilt)
+                cleaner_codec::rebuild_batch_into(
+                    &batch,
+                    &self.kept,
+                    count,
+                    batch.compression_codec(),
+                    &mut self.rebuilt,
+                )
+                .map_err(|e| corrupt(&path, pos, e))?;
+                write(&self.rebuilt)?;
+                Ok(true)
             })?;
         }
         stats.bytes_after += written;
@@ -584,12 +744,13 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 }
 
 /// Calls `f(batch, position)` for every batch of the first `size` bytes of `file`, reading
-/// [`READ_CHUNK`] bytes at a time (more for a larger batch). CRCs are checked.
+/// [`READ_CHUNK`] bytes at a time (more for a larger batch), until `f` returns `false`. CRCs
+/// are checked.
 fn for_each_batch(
     file: &File,
     path: &Path,
     size: u64,
-    mut f: impl FnMut(BatchHeader<'_>, u64) -> Result<(), StorageError>,
+    mut f: impl FnMut(BatchHeader<'_>, u64) -> Result<bool, StorageError>,
 ) -> Result<(), StorageError> {
     let mut buf = Vec::new();
     let mut pos = 0u64;
@@ -622,7 +783,9 @@ fn for_each_batch(
             let batch = BatchHeader::parse(bytes)
                 .and_then(|b| b.verify_crc().map(|()| b))
                 .map_err(|e| corrupt(path, at_pos, e))?;
-            f(batch, at_pos)?;
+            if !f(batch, at_pos)? {
+                return Ok(());
+            }
             at += total;
         }
         if at == 0 {

@@ -126,17 +126,38 @@ impl<'a> Cursor<'a> {
 
 /// The records of a decompressed records section, in order.
 pub fn records(section: &[u8]) -> Result<Vec<RecordView<'_>>, BatchError> {
-    let mut out = Vec::new();
-    let mut cur = Cursor {
-        buf: section,
-        pos: 0,
-    };
-    while cur.pos < section.len() {
+    RecordIter::new(section).collect()
+}
+
+/// Iterates over the records of a decompressed records section without allocating; stops
+/// after the first error.
+#[derive(Debug)]
+pub struct RecordIter<'a> {
+    section: &'a [u8],
+    pos: usize,
+    failed: bool,
+}
+
+impl<'a> RecordIter<'a> {
+    pub fn new(section: &'a [u8]) -> Self {
+        Self {
+            section,
+            pos: 0,
+            failed: false,
+        }
+    }
+
+    fn parse_next(&mut self) -> Result<RecordView<'a>, BatchError> {
+        let mut cur = Cursor {
+            buf: self.section,
+            pos: self.pos,
+        };
         let start = cur.pos;
         let len = cur.varint()?;
         let len = usize::try_from(len).map_err(|_| undecodable("negative record length"))?;
         let body = cur.take(len)?;
-        let raw = section.get(start..cur.pos).unwrap_or_default();
+        let raw = self.section.get(start..cur.pos).unwrap_or_default();
+        self.pos = cur.pos;
         let mut r = Cursor { buf: body, pos: 1 };
         if body.is_empty() {
             return Err(undecodable("empty record"));
@@ -145,21 +166,71 @@ pub fn records(section: &[u8]) -> Result<Vec<RecordView<'_>>, BatchError> {
         let offset_delta = r.varint()?;
         let key = r.nullable()?;
         let has_value = r.nullable()?.is_some();
-        out.push(RecordView {
+        Ok(RecordView {
             raw,
             offset_delta,
             timestamp_delta,
             key,
             has_value,
-        });
+        })
     }
-    Ok(out)
+}
+
+impl<'a> Iterator for RecordIter<'a> {
+    type Item = Result<RecordView<'a>, BatchError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.pos >= self.section.len() {
+            return None;
+        }
+        let item = self.parse_next();
+        self.failed = item.is_err();
+        Some(item)
+    }
 }
 
 /// The decompressed records section of a batch.
 pub fn records_section(batch: &BatchHeader<'_>) -> Result<Vec<u8>, BatchError> {
     let body = batch.as_bytes().get(BATCH_HEADER_LEN..).unwrap_or_default();
     decompress(batch.compression_codec(), body)
+}
+
+/// The records section of a batch: borrowed from the batch when it is uncompressed,
+/// decompressed into `scratch` (reused from call to call) otherwise.
+pub fn records_section_in<'a>(
+    batch: &'a BatchHeader<'_>,
+    scratch: &'a mut Vec<u8>,
+) -> Result<&'a [u8], BatchError> {
+    let body = batch.as_bytes().get(BATCH_HEADER_LEN..).unwrap_or_default();
+    match batch.compression_codec() {
+        codec::NONE => Ok(body),
+        c => {
+            scratch.clear();
+            decompress_into(c, body, scratch)?;
+            Ok(scratch.as_slice())
+        }
+    }
+}
+
+/// Decompresses `data` (a records section compressed with `codec`) at the end of `out`.
+pub fn decompress_into(codec: i16, data: &[u8], out: &mut Vec<u8>) -> Result<(), BatchError> {
+    let mut src = Bytes::copy_from_slice(data);
+    let fill = |b: &mut Bytes| {
+        out.extend_from_slice(b);
+        Ok(())
+    };
+    match codec {
+        codec::NONE => {
+            out.extend_from_slice(data);
+            Ok(())
+        }
+        codec::GZIP => cmpr::Gzip::decompress(&mut src, fill),
+        codec::SNAPPY => cmpr::Snappy::decompress(&mut src, fill),
+        codec::LZ4 => cmpr::Lz4::decompress(&mut src, fill),
+        codec::ZSTD => cmpr::Zstd::decompress(&mut src, fill),
+        codec => return Err(BatchError::UnknownCodec { codec }),
+    }
+    .map_err(undecodable)
 }
 
 /// A new batch with `batch`'s header (base offset, last offset delta, timestamps, producer
@@ -172,7 +243,19 @@ pub fn rebuild_batch(
     count: i32,
     codec: i16,
 ) -> Result<Vec<u8>, BatchError> {
-    let body = compress(codec, records)?;
+    let mut out = Vec::new();
+    rebuild_batch_into(batch, records, count, codec, &mut out)?;
+    Ok(out)
+}
+
+/// [`rebuild_batch`] into `out` (cleared first), so that a caller can reuse the buffer.
+pub fn rebuild_batch_into(
+    batch: &BatchHeader<'_>,
+    records: &[u8],
+    count: i32,
+    codec: i16,
+    out: &mut Vec<u8>,
+) -> Result<(), BatchError> {
     let header = batch
         .as_bytes()
         .get(..BATCH_HEADER_LEN)
@@ -180,9 +263,13 @@ pub fn rebuild_batch(
             available: batch.total_len(),
             needed: BATCH_HEADER_LEN,
         })?;
-    let mut out = Vec::with_capacity(BATCH_HEADER_LEN + body.len());
+    out.clear();
     out.extend_from_slice(header);
-    out.extend_from_slice(&body);
+    if codec == codec::NONE {
+        out.extend_from_slice(records);
+    } else {
+        out.extend_from_slice(&compress(codec, records)?);
+    }
     let length = i32::try_from(out.len() - LOG_OVERHEAD)
         .map_err(|_| BatchError::InvalidLength { length: i32::MAX })?;
     out[8..12].copy_from_slice(&length.to_be_bytes());
@@ -191,7 +278,7 @@ pub fn rebuild_batch(
     out[57..61].copy_from_slice(&count.to_be_bytes());
     let crc = crc32c::crc32c(&out[21..]);
     out[17..21].copy_from_slice(&crc.to_be_bytes());
-    Ok(out)
+    Ok(())
 }
 
 /// `batch` with its records compressed with `codec` instead (for `compression.type`).

@@ -39,6 +39,7 @@
 //! - `cleaner.rs`: [`CleanerConfig`], [`CleanPlan`], [`CleanedLog`], the `impl Log` of
 //!   compaction and its swap protocol.
 //! - `cleaner_codec.rs`: record-level access to batches (cleaner, `compression.type`).
+//! - `offset_map.rs`: [`OffsetMap`], the cleaner's key -> offset map of bounded memory.
 //! - `producer_state.rs`: [`ProducerStateManager`], idempotent producers' sequences and epochs.
 //! - `producer_snapshot.rs`: [`ProducerSnapshot`], its `.snapshot` files.
 //! - `checkpoint.rs`: [`OffsetCheckpoint`].
@@ -60,6 +61,7 @@ mod entry_file;
 pub mod error;
 pub mod log;
 pub mod offset_index;
+pub mod offset_map;
 pub mod producer_snapshot;
 pub mod producer_state;
 pub mod read_slice;
@@ -77,6 +79,7 @@ pub use config::LogConfig;
 pub use error::StorageError;
 pub use log::{AppendInfo, Log};
 pub use offset_index::{OffsetIndex, OffsetPosition};
+pub use offset_map::OffsetMap;
 pub use producer_snapshot::ProducerSnapshot;
 pub use producer_state::{ProducerStateEntry, ProducerStateManager};
 pub use read_slice::{FetchData, ReadSlice};
