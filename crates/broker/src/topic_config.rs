@@ -53,6 +53,8 @@ pub fn cleaner_config(broker: &BrokerConfig, topic: &TopicImage) -> Option<Clean
         min_compaction_lag_ms: r.min_compaction_lag_ms,
         max_compaction_lag_ms: r.max_compaction_lag_ms,
         delete_retention_ms: r.delete_retention_ms,
+        // Broker-wide settings (`log.cleaner.dedupe.buffer.size`, ...): the cleaner task's.
+        ..CleanerConfig::default()
     })
 }
 
