@@ -341,6 +341,20 @@ pub static BROKER_CONFIGS: &[BrokerConfigDef] = &[
         "Log cleaner threads.",
     ),
     def(
+        "log.cleaner.dedupe.buffer.size",
+        Long,
+        Some("134217728"),
+        AtLeast(0),
+        "The total memory used for log deduplication across all cleaner threads.",
+    ),
+    def(
+        "log.cleaner.io.buffer.load.factor",
+        Double,
+        Some("0.9"),
+        DoubleBetween(0.0, 1.0),
+        "How full the cleaner's deduplication buffer may get.",
+    ),
+    def(
         "log.cleaner.backoff.ms",
         Long,
         Some("15000"),
