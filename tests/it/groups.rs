@@ -1,5 +1,7 @@
 //! Consumer groups over the wire: FindCoordinator, JoinGroup (MEMBER_ID_REQUIRED first),
-//! SyncGroup, Heartbeat, OffsetCommit/OffsetFetch, LeaveGroup, and offsets surviving a restart.
+//! SyncGroup, Heartbeat, OffsetCommit/OffsetFetch, LeaveGroup, and offsets surviving a restart;
+//! the KIP-848 consumer protocol (ConsumerGroupHeartbeat, ConsumerGroupDescribe, OffsetCommit
+//! with the member epoch, ListGroups by type).
 
 use bytes::Bytes;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
@@ -9,10 +11,12 @@ use kafka_protocol::messages::offset_commit_request::{
 };
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+use kafka_protocol::messages::TopicName;
 use kafka_protocol::messages::{
-    ApiKey, DescribeGroupsRequest, FindCoordinatorRequest, GroupId, HeartbeatRequest,
-    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest,
-    OffsetFetchRequest, RequestKind, ResponseKind, SyncGroupRequest,
+    ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupHeartbeatRequest, DescribeGroupsRequest,
+    FindCoordinatorRequest, GroupId, HeartbeatRequest, JoinGroupRequest, JoinGroupResponse,
+    LeaveGroupRequest, ListGroupsRequest, OffsetCommitRequest, OffsetFetchRequest, RequestKind,
+    ResponseKind, SyncGroupRequest,
 };
 use kafka_protocol::protocol::StrBytes;
 
@@ -285,6 +289,9 @@ async fn two_members_join_sync_heartbeat_commit_and_leave() {
         panic!()
     };
     assert_eq!(d.groups[0].group_state.as_str(), "CompletingRebalance");
+    // The member's host is the peer address of its connection, printed as Kafka does.
+    assert_eq!(d.groups[0].members.len(), 1);
+    assert_eq!(d.groups[0].members[0].client_host.as_str(), "/127.0.0.1");
     let ResponseKind::ListGroups(l) = admin
         .request(
             ApiKey::ListGroups,
@@ -332,4 +339,138 @@ async fn committed_offsets_and_groups_survive_restart() {
     assert_eq!(heartbeat(&mut c, "members", j.generation_id, &m).await, 0);
     let (e, a) = sync(&mut c, "members", j.generation_id, &m, vec![]).await;
     assert_eq!((e, a), (0, Bytes::from_static(b"p0")));
+}
+
+#[tokio::test]
+async fn consumer_protocol_heartbeat_describe_commit_and_list() {
+    let broker = TestBroker::start(&[]).await;
+    let mut c = broker.client().await;
+    let topic_id = ensure_topic(&mut c, "kip848").await;
+    let join = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("cg"))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(30_000)
+        .with_subscribed_topic_names(Some(vec![TopicName(sb("kip848"))]))
+        .with_server_assignor(Some(sb("range")))
+        .with_topic_partitions(Some(Vec::new()));
+    let ResponseKind::ConsumerGroupHeartbeat(r) = c
+        .request(
+            ApiKey::ConsumerGroupHeartbeat,
+            0,
+            RequestKind::ConsumerGroupHeartbeat(join),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    assert_eq!((r.error_code, r.member_epoch), (0, 1));
+    assert_eq!(
+        r.heartbeat_interval_ms, 5000,
+        "group.consumer.heartbeat.interval.ms"
+    );
+    let member = r.member_id.clone().unwrap_or_default();
+    assert!(!member.is_empty());
+    let assignment = r.assignment.expect("a joining member gets its assignment");
+    assert_eq!(assignment.topic_partitions.len(), 1);
+    assert_eq!(assignment.topic_partitions[0].topic_id, topic_id);
+    assert_eq!(assignment.topic_partitions[0].partitions, vec![0]);
+
+    // OffsetCommit v9 carries the member epoch: the current one is accepted, an older one is
+    // stale.
+    let commit_with = |epoch: i32| {
+        OffsetCommitRequest::default()
+            .with_group_id(gid("cg"))
+            .with_generation_id_or_member_epoch(epoch)
+            .with_member_id(member.clone())
+            .with_topics(vec![OffsetCommitRequestTopic::default()
+                .with_name(topic_name("kip848"))
+                .with_partitions(vec![OffsetCommitRequestPartition::default()
+                    .with_partition_index(0)
+                    .with_committed_offset(3)])])
+    };
+    for (epoch, expected) in [(1, 0), (0, 113)] {
+        let ResponseKind::OffsetCommit(resp) = c
+            .request(
+                ApiKey::OffsetCommit,
+                9,
+                RequestKind::OffsetCommit(commit_with(epoch)),
+            )
+            .await
+        else {
+            panic!()
+        };
+        assert_eq!(
+            resp.topics[0].partitions[0].error_code, expected,
+            "epoch {epoch}"
+        );
+    }
+    assert_eq!(fetch_offset(&mut c, "cg").await.0, 3);
+
+    let ResponseKind::ConsumerGroupDescribe(d) = c
+        .request(
+            ApiKey::ConsumerGroupDescribe,
+            0,
+            RequestKind::ConsumerGroupDescribe(
+                ConsumerGroupDescribeRequest::default()
+                    .with_group_ids(vec![gid("cg"), gid("nope")]),
+            ),
+        )
+        .await
+    else {
+        panic!()
+    };
+    let g = &d.groups[0];
+    assert_eq!((g.error_code, g.group_state.as_str()), (0, "Stable"));
+    assert_eq!((g.group_epoch, g.assignment_epoch), (1, 1));
+    assert_eq!(g.assignor_name.as_str(), "range");
+    assert_eq!(g.members[0].client_host.as_str(), "/127.0.0.1");
+    assert_eq!(
+        g.members[0].assignment.topic_partitions[0]
+            .topic_name
+            .0
+            .as_str(),
+        "kip848"
+    );
+    assert_eq!(d.groups[1].error_code, 69, "GROUP_ID_NOT_FOUND");
+
+    // ListGroups v5 filters by type.
+    let list = |types: Vec<&str>| {
+        ListGroupsRequest::default().with_types_filter(types.into_iter().map(sb).collect())
+    };
+    for (types, expected) in [(vec!["consumer"], 1), (vec!["classic"], 0)] {
+        let ResponseKind::ListGroups(l) = c
+            .request(
+                ApiKey::ListGroups,
+                5,
+                RequestKind::ListGroups(list(types.clone())),
+            )
+            .await
+        else {
+            panic!()
+        };
+        assert_eq!(l.groups.len(), expected, "{types:?}");
+        if let Some(g) = l.groups.first() {
+            assert_eq!(
+                (g.group_type.as_str(), g.group_state.as_str()),
+                ("consumer", "Stable")
+            );
+        }
+    }
+
+    // Leaving with epoch -1 empties the group.
+    let leave = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("cg"))
+        .with_member_id(member.clone())
+        .with_member_epoch(-1);
+    let ResponseKind::ConsumerGroupHeartbeat(r) = c
+        .request(
+            ApiKey::ConsumerGroupHeartbeat,
+            0,
+            RequestKind::ConsumerGroupHeartbeat(leave),
+        )
+        .await
+    else {
+        panic!()
+    };
+    assert_eq!((r.error_code, r.member_epoch), (0, -1));
 }
