@@ -95,20 +95,9 @@ async fn read_all(client: &mut Client, id: uuid::Uuid, end: i64) -> Model {
     out
 }
 
-#[tokio::test]
-async fn cleaner_keeps_the_latest_value_per_key_with_its_offset() {
-    let broker = TestBroker::start(FAST_CLEANER).await;
-    let mut c = broker.client().await;
-    let id = create_topic(
-        &mut c,
-        "compacted",
-        &[
-            ("cleanup.policy", "compact"),
-            ("segment.bytes", "4096"),
-            ("min.cleanable.dirty.ratio", "0.01"),
-        ],
-    )
-    .await;
+/// Produces 2,000 records over 50 keys (every 13th a tombstone) to partition 0 of `topic`,
+/// in batches of 10, alternately uncompressed and lz4; returns them and the log end offset.
+async fn fill(c: &mut Client, topic: &str) -> (Model, i64) {
     let mut model = Model::new();
     let mut next = 0i64;
     for round in 0..200 {
@@ -128,13 +117,31 @@ async fn cleaner_keeps_the_latest_value_per_key_with_its_offset() {
         } else {
             Compression::Lz4
         };
-        let (err, base) = produce(&mut c, "compacted", keyed(&refs, codec), 1).await;
+        let (err, base) = produce(c, topic, keyed(&refs, codec), 1).await;
         assert_eq!((err, base), (0, next));
         for (k, v) in records {
             model.insert(next, (k, v));
             next += 1;
         }
     }
+    (model, next)
+}
+
+#[tokio::test]
+async fn cleaner_keeps_the_latest_value_per_key_with_its_offset() {
+    let broker = TestBroker::start(FAST_CLEANER).await;
+    let mut c = broker.client().await;
+    let id = create_topic(
+        &mut c,
+        "compacted",
+        &[
+            ("cleanup.policy", "compact"),
+            ("segment.bytes", "4096"),
+            ("min.cleanable.dirty.ratio", "0.01"),
+        ],
+    )
+    .await;
+    let (model, next) = fill(&mut c, "compacted").await;
     let mut latest: BTreeMap<&str, i64> = BTreeMap::new();
     for (&o, (k, _)) in &model {
         latest.insert(k, o);
@@ -164,6 +171,53 @@ async fn cleaner_keeps_the_latest_value_per_key_with_its_offset() {
         assert_eq!(*last_offset, o, "{key}");
         assert_eq!(value, &model[&o].1);
     }
+    broker.stop().await;
+}
+
+/// `cleaner-offset-checkpoint` is read at start: a log whose checkpoint says it is clean up to
+/// its end is not cleaned (its dirty ratio is 0), the same log without the file is (ratio 1),
+/// and the cleaning writes where it stopped to the file.
+#[tokio::test]
+async fn cleaner_checkpoint_is_loaded_at_start_and_written_after_cleaning() {
+    let broker = TestBroker::start(&["log.cleaner.enable=false"]).await;
+    let mut c = broker.client().await;
+    let configs = [
+        ("cleanup.policy", "compact"),
+        ("segment.bytes", "4096"),
+        ("min.cleanable.dirty.ratio", "0.5"),
+    ];
+    let id = create_topic(&mut c, "ckpt", &configs).await;
+    let (model, next) = fill(&mut c, "ckpt").await;
+    let dir = broker.stop().await;
+    let checkpoint = dir.path().join("cleaner-offset-checkpoint");
+    std::fs::write(&checkpoint, format!("0\n1\nckpt 0 {next}\n")).unwrap();
+
+    // Clean up to the end according to the checkpoint: nothing to do, 15 passes long.
+    let broker = TestBroker::start_in(dir, FAST_CLEANER).await;
+    let mut c = broker.client().await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(read_all(&mut c, id, next).await, model, "cleaned anyway");
+    let dir = broker.stop().await;
+    assert_eq!(
+        std::fs::read_to_string(&checkpoint).unwrap(),
+        format!("0\n1\nckpt 0 {next}\n")
+    );
+
+    // Without the file the whole log is dirty: cleaned, and the file says where it stopped.
+    std::fs::remove_file(&checkpoint).unwrap();
+    let broker = TestBroker::start_in(dir, FAST_CLEANER).await;
+    let mut c = broker.client().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while read_all(&mut c, id, next).await.len() >= model.len() / 4 {
+        assert!(Instant::now() < deadline, "not cleaned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = std::fs::read_to_string(&checkpoint).unwrap();
+    let offset: i64 = text
+        .strip_prefix("0\n1\nckpt 0 ")
+        .and_then(|rest| rest.trim_end().parse().ok())
+        .unwrap_or_else(|| panic!("checkpoint {text:?}"));
+    assert!(offset > 0 && offset <= next, "{offset}");
     broker.stop().await;
 }
 
