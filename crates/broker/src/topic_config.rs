@@ -72,5 +72,6 @@ pub fn log_config(broker: &BrokerConfig, topic: &TopicImage) -> LogConfig {
             .get("producer.id.expiration.ms")
             .and_then(|v| v.parse().ok())
             .unwrap_or(86_400_000),
+        file_delete_delay_ms: r.file_delete_delay_ms,
     }
 }

@@ -23,6 +23,9 @@ pub struct LogConfig {
     /// `producer.id.expiration.ms` (a broker setting in Kafka): an idempotent producer's state
     /// is forgotten this long after its last batch's timestamp. Default 1 day.
     pub producer_id_expiration_ms: i64,
+    /// `file.delete.delay.ms`: how long the files of a deleted or replaced segment stay on
+    /// disk as `*.deleted` before they are removed. Default 1 minute.
+    pub file_delete_delay_ms: i64,
 }
 
 impl Default for LogConfig {
@@ -35,6 +38,7 @@ impl Default for LogConfig {
             flush_messages: i64::MAX,
             flush_ms: i64::MAX,
             producer_id_expiration_ms: 86_400_000,
+            file_delete_delay_ms: 60_000,
         }
     }
 }
