@@ -1,54 +1,12 @@
 """The Java client (kafka-clients 3.9.1) against weir, through compat/java/WeirCompat.java."""
 
-import subprocess
-from pathlib import Path
-
 import pytest
 
-from common import (CODECS, N_PARTITIONS, N_RECORDS, Got, SoftChecks, check_offsets, check_roundtrip,
+from common import (CODECS, N_PARTITIONS, N_RECORDS, SoftChecks, check_offsets, check_roundtrip,
                     check_time_offsets, make_records, partition_counts, time_queries, topic_name,
                     wait_until)
-
-COMPAT = Path(__file__).resolve().parents[1]
-JARS = COMPAT / ".deps" / "jars"
-CLASSES = COMPAT / ".deps" / "classes"
-JAVA_TIMEOUT_S = 120
-
-
-def java(*args):
-    """Runs one WeirCompat step; returns its stdout lines split on tabs."""
-    if not (CLASSES / "WeirCompat.class").exists():
-        pytest.fail("compat/.deps/classes/WeirCompat.class missing: run compat/setup.sh")
-    classpath = ":".join([str(CLASSES)] + sorted(str(j) for j in JARS.glob("*.jar")))
-    try:
-        proc = subprocess.run(["java", "-cp", classpath, "WeirCompat", *map(str, args)],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=JAVA_TIMEOUT_S)
-    except subprocess.TimeoutExpired as e:
-        err = (e.stderr or b"").decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
-        raise AssertionError(f"WeirCompat {args[0]} still running after {JAVA_TIMEOUT_S}s; stderr tail:\n"
-                             f"{err[-3000:]}") from None
-    # stderr carries the client's warnings and, on failure, the exception.
-    stderr = "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("SLF4J"))
-    assert proc.returncode == 0, f"WeirCompat {args[0]} failed (exit {proc.returncode}):\n{stderr[-4000:]}"
-    return [line.split("\t") for line in proc.stdout.splitlines()]
-
-
-def write_records_file(path, records):
-    with open(path, "w", encoding="ascii") as f:
-        for r in records:
-            headers = ";".join(f"{k}={v.decode()}" for k, v in r.headers)
-            f.write(f"{r.seq}\t{r.key.decode()}\t{r.value.decode()}\t{r.timestamp}\t{headers}\n")
-
-
-def parse_consumed(lines):
-    got = []
-    for f in lines:
-        if f[0] != "C":
-            continue
-        headers = tuple((h.split("=", 1)[0], h.split("=", 1)[1].encode()) for h in f[6].split(";") if h)
-        key = None if f[3] == "\\N" else f[3].encode()
-        got.append(Got(int(f[1]), int(f[2]), key, f[4].encode(), headers, int(f[5])))
-    return got
+from jv import compat as java
+from jv import consume, produce
 
 
 def list_offsets(bootstrap, topic, queries):
@@ -69,15 +27,8 @@ def test_roundtrip(broker, codec, tmp_path):
     assert java("create", bootstrap, topic, N_PARTITIONS) == [["CREATED"]]
 
     records = make_records("java", codec)
-    records_file = tmp_path / "records.tsv"
-    write_records_file(records_file, records)
-    lines = java("produce", bootstrap, topic, codec, records_file)
-    errors = [f for f in lines if f[0] == "E"]
-    assert not errors, f"{len(errors)} send errors, first: {errors[:5]}"
-    acked = {int(f[1]): (int(f[2]), int(f[3])) for f in lines if f[0] == "A"}
-    assert len(acked) == N_RECORDS
-
-    consumed = parse_consumed(java("consume", bootstrap, topic, N_PARTITIONS, N_RECORDS, 60_000))
+    acked = produce(bootstrap, topic, codec, records, tmp_path)
+    consumed = consume(bootstrap, topic, N_PARTITIONS, N_RECORDS)
     check_roundtrip(records, consumed, acked=acked)
 
     counts = partition_counts(consumed)
