@@ -131,8 +131,19 @@ fn segment_files(broker: &TestBroker, topic: &str) -> Vec<String> {
     v
 }
 
-/// Waits (at most 10 s) until the partition directory holds `n` segments: files are unlinked
-/// just after the log start offset moves.
+/// The `.deleted` files of partition 0 of `topic`.
+fn deleted_files(dir: &std::path::Path, topic: &str) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir.join(format!("{topic}-0")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".deleted"))
+        .collect();
+    v.sort();
+    v
+}
+
+/// Waits (at most 10 s) until the partition directory holds `n` segments: files are renamed
+/// to `.deleted` when the log start offset moves.
 async fn wait_for_segments(broker: &TestBroker, topic: &str, n: usize) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -214,6 +225,93 @@ async fn retention_ms_deletes_old_segments_and_moves_the_log_start() {
         produce(&mut c, "rt", batch_at(b"x", now_ms()), 1).await,
         (0, 5)
     );
+    broker.stop().await;
+}
+
+/// Deleted segments wait as `.deleted` files for the topic's `file.delete.delay.ms`, then the
+/// sweep removes them; with no delay they go at once; a restart removes leftovers.
+#[tokio::test]
+async fn deleted_segments_wait_file_delete_delay_ms() {
+    let config = &[
+        "log.retention.check.interval.ms=100",
+        // Sweeps every 100 ms (a quarter of it).
+        "log.segment.delete.delay.ms=400",
+    ];
+    let broker = TestBroker::start(config).await;
+    let mut c = broker.client().await;
+    let old = now_ms() - 2 * HOUR;
+    for (topic, delay) in [("dd-slow", "1500"), ("dd-now", "0"), ("dd-left", "600000")] {
+        let configs = [
+            ("segment.bytes", "14"),
+            ("file.delete.delay.ms", delay),
+            ("retention.ms", "3600000"),
+        ];
+        create_topic(&mut c, topic, &configs).await;
+        for i in 0..3u8 {
+            assert_eq!(produce(&mut c, topic, batch_at(&[i], old), 1).await.0, 0);
+        }
+        let young = batch_at(b"y", now_ms());
+        assert_eq!(produce(&mut c, topic, young, 1).await.0, 0);
+    }
+    let dir = broker.dir.path().to_path_buf();
+    assert_eq!(wait_for_earliest(&mut c, "dd-slow", |e| e == 3).await, 3);
+    let moved = Instant::now();
+    let waiting = deleted_files(&dir, "dd-slow");
+    let logs: Vec<_> = waiting
+        .iter()
+        .filter(|n| n.ends_with(".log.deleted"))
+        .collect();
+    assert_eq!(
+        logs,
+        [
+            "00000000000000000000.log.deleted",
+            "00000000000000000001.log.deleted",
+            "00000000000000000002.log.deleted"
+        ]
+    );
+    assert_eq!(
+        segment_files(&broker, "dd-slow"),
+        ["00000000000000000003.log"]
+    );
+    // Well inside the 1.5 s delay: still there (unless this machine stalled the test).
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let still = deleted_files(&dir, "dd-slow");
+    if moved.elapsed() < Duration::from_millis(1_400) {
+        assert_eq!(still, waiting);
+    }
+    // Then removed by the sweep.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !deleted_files(&dir, "dd-slow").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "still waiting: {:?}",
+            deleted_files(&dir, "dd-slow")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // No delay: removed right after the pass, far sooner than the delayed topic's files.
+    assert_eq!(wait_for_earliest(&mut c, "dd-now", |e| e == 3).await, 3);
+    let deadline = Instant::now() + Duration::from_millis(500);
+    while !deleted_files(&dir, "dd-now").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}",
+            deleted_files(&dir, "dd-now")
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+
+    // Ten minutes of delay: still there at shutdown, removed when the log is opened again.
+    assert_eq!(wait_for_earliest(&mut c, "dd-left", |e| e == 3).await, 3);
+    assert_eq!(deleted_files(&dir, "dd-left").len() % 3, 0);
+    assert!(!deleted_files(&dir, "dd-left").is_empty());
+    drop(c);
+    let data = broker.stop().await;
+    let broker = TestBroker::start_in(data, config).await;
+    let mut c = broker.client().await;
+    assert_eq!(earliest(&mut c, "dd-left").await, 3);
+    assert!(deleted_files(broker.dir.path(), "dd-left").is_empty());
     broker.stop().await;
 }
 

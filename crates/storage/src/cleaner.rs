@@ -44,13 +44,17 @@
 //! 2. It is renamed to `A.log.E.swap` (the name says which segments it replaces: every
 //!    segment with a base in `[A, E)`), and the directory is fsynced. From here on the swap
 //!    file is the truth.
-//! 3. The files of `b1..bn` are deleted, then `A.index` and `A.timeindex`.
-//! 4. `A.log.E.swap` is renamed over `A.log` (atomic) and the directory fsynced; the new
-//!    segment's indexes are rebuilt from it.
+//! 3. The files of `b1..bn` are renamed to `*.deleted`, then `A.log`, `A.index` and
+//!    `A.timeindex` (`A.txnindex` stays: a segment with one is cleaned alone, and its
+//!    transactional batches and markers are kept unchanged).
+//! 4. `A.log.E.swap` is renamed to `A.log` and the directory fsynced; the new segment's
+//!    indexes are rebuilt from it. The `.deleted` files are removed `file.delete.delay.ms`
+//!    later by the broker's sweep, or at once without a delay (see `deleted_files.rs`).
 //!
 //! [`complete_interrupted_swaps`] runs first thing in [`Log::open`]: a `.swap` file found
-//! there is finished (steps 3 and 4); a `.cleaned` file is deleted with the other stray files
-//! (its group was never touched). A crash before step 2 is durable leaves the old segments,
+//! there is finished (steps 3 and 4, deleting rather than renaming); a `.cleaned` file is
+//! deleted with the other stray files (its group was never touched), and so are `.deleted`
+//! ones. A crash before step 2 is durable leaves the old segments,
 //! a crash after it leaves a complete swap file: nothing is lost or duplicated either way.
 //!
 //! # Memory and speed
@@ -79,6 +83,7 @@ use std::path::{Path, PathBuf};
 use weir_protocol::batch::{BatchHeader, LOG_OVERHEAD};
 
 use crate::cleaner_codec;
+use crate::deleted_files::{remove_files, rename_segment_to_deleted, DELETED_SUFFIX};
 use crate::error::StorageError;
 use crate::log::Log;
 use crate::offset_map::{OffsetMap, Put};
@@ -293,14 +298,33 @@ impl Log {
             std::fs::rename(&group.cleaned_path, &swap)
                 .map_err(StorageError::io("rename cleaned segment", &swap))?;
             sync_dir(&self.dir)?;
+            // The replaced files wait as `.deleted` for `file.delete.delay.ms` (see
+            // `deleted_files.rs`), or go now without a delay.
+            let mut replaced = Vec::new();
             for &(b, _) in group.replaces.iter().skip(1) {
                 if let Some(old) = self.segments.remove(&b) {
                     self.size_bytes = self.size_bytes.saturating_sub(old.size());
                     drop(old);
                 }
-                delete_segment_files(&self.dir, b)?;
+                replaced.extend(rename_segment_to_deleted(&self.dir, b)?);
+            }
+            for ext in ["log", "index", "timeindex"] {
+                let from = self.dir.join(file_name(base, ext));
+                let to = self
+                    .dir
+                    .join(format!("{}{DELETED_SUFFIX}", file_name(base, ext)));
+                match std::fs::rename(&from, &to) {
+                    Ok(()) => replaced.push(to),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(StorageError::io("rename replaced segment file", &from)(e))
+                    }
+                }
             }
             finish_swap(&self.dir, base, &swap)?;
+            if self.config().file_delete_delay_ms <= 0 {
+                remove_files(&replaced)?;
+            }
             let (mut segment, _) = LogSegment::open(&self.dir, base, true, index_interval)?;
             segment.on_become_inactive()?;
             let new_size = segment.size();
@@ -675,8 +699,8 @@ fn parse_swap_name(name: &str) -> Option<(i64, i64)> {
     Some((base.parse().ok()?, end.parse().ok()?))
 }
 
-/// Steps 3 (for `A` itself) and 4 of the swap protocol: drop `A`'s stale indexes, rename
-/// the swap file over `A.log`, fsync the directory.
+/// Steps 3 (for `A` itself) and 4 of the swap protocol: drop `A`'s stale indexes (if still
+/// there), rename the swap file over `A.log`, fsync the directory.
 fn finish_swap(dir: &Path, base: i64, swap: &Path) -> Result<(), StorageError> {
     for ext in ["index", "timeindex"] {
         remove_if_exists(&dir.join(file_name(base, ext)))?;

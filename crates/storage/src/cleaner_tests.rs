@@ -411,3 +411,33 @@ fn small_dedupe_buffer_cleans_in_several_passes() {
         assert!(keys.len() <= 60);
     }
 }
+
+/// Replaced segments wait as `.deleted` files for `file.delete.delay.ms`, and a read that
+/// started before the swap finishes on the old file.
+#[test]
+fn replaced_segments_are_renamed_and_readers_keep_their_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut log = Log::open(dir.path(), config(), 0).unwrap();
+    fill(&mut log, codec::LZ4, NOW);
+    let slice = log.read(0, 1 << 20, true, i64::MAX).unwrap().slice.unwrap();
+    let before = slice.read_to_vec().unwrap();
+    let stats = clean(&mut log, 0, NOW);
+    assert!(stats.groups_swapped > 0);
+    let deleted: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".deleted"))
+        .collect();
+    assert!(deleted.contains(&"00000000000000000000.log.deleted".to_string()));
+    assert!(
+        deleted.len() >= 3 * stats.groups_swapped as usize,
+        "{deleted:?}"
+    );
+    assert_eq!(slice.read_to_vec().unwrap(), before);
+    let mut sweeper = crate::DeletedFileSweeper::new();
+    let dirs = [(dir.path().to_path_buf(), 60_000)];
+    assert_eq!(sweeper.sweep(&dirs, 0), 0);
+    assert_eq!(sweeper.sweep(&dirs, 60_000), deleted.len());
+    // The file is gone by name only: the open slice still reads it.
+    assert_eq!(slice.read_to_vec().unwrap(), before);
+}

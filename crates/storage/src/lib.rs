@@ -36,6 +36,8 @@
 //! - `offset_index.rs`, `time_index.rs`: the sparse indexes.
 //! - `read_slice.rs`: [`ReadSlice`], [`FetchData`].
 //! - `retention.rs`: [`RetentionPolicy`], [`DeletedSegments`], the `impl Log` of retention.
+//! - `deleted_files.rs`: `.deleted` files and their removal after `file.delete.delay.ms`
+//!   ([`DeletedFileSweeper`]).
 //! - `cleaner.rs`: [`CleanerConfig`], [`CleanPlan`], [`CleanedLog`], the `impl Log` of
 //!   compaction and its swap protocol.
 //! - `cleaner_codec.rs`: record-level access to batches (cleaner, `compression.type`).
@@ -57,6 +59,7 @@ pub mod checkpoint;
 pub mod cleaner;
 pub mod cleaner_codec;
 pub mod config;
+pub mod deleted_files;
 mod entry_file;
 pub mod error;
 pub mod log;
@@ -76,6 +79,7 @@ pub mod test_util;
 pub use checkpoint::OffsetCheckpoint;
 pub use cleaner::{CleanPlan, CleanedLog, CleanerConfig, CleanerStats};
 pub use config::LogConfig;
+pub use deleted_files::DeletedFileSweeper;
 pub use error::StorageError;
 pub use log::{AppendInfo, Log};
 pub use offset_index::{OffsetIndex, OffsetPosition};

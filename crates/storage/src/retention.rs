@@ -28,21 +28,26 @@
 //!
 //! # Not pausing produce and fetch
 //!
-//! Deciding and dropping segments from the in-memory map is done under the partition's lock
-//! and touches no file except a roll. The files are unlinked afterwards by
-//! [`DeletedSegments::delete_files`], outside the lock: a fetch already holding a
-//! [`crate::ReadSlice`] keeps its open file and finishes on the unlinked inode. Kafka instead
-//! renames the files to `.deleted` and unlinks them `file.delete.delay.ms` later; with open
-//! file handles doing the readers' protection, Weir unlinks at once. A crash between the two
-//! steps leaves the segments on disk: on restart they are opened again (with the log start
-//! offset from `log-start-offset-checkpoint` if it was written meanwhile) and the next
-//! retention pass deletes them again.
+//! Deciding and dropping segments from the in-memory map is done under the partition's lock,
+//! and so is renaming their files to `<name>.deleted` (metadata operations, as Kafka's
+//! `asyncDeleteSegment`); nothing else touches a file except a roll. The files are removed
+//! `file.delete.delay.ms` later by the broker's sweep (see `deleted_files.rs`, which also
+//! explains why the delay is not needed for correctness: a fetch already holding a
+//! [`crate::ReadSlice`] keeps its open file). With a delay of 0 they are removed by
+//! [`DeletedSegments::delete_files`], outside the lock. A crash before the renames leaves the
+//! segments on disk: on restart they are opened again (with the log start offset from
+//! `log-start-offset-checkpoint` if it was written meanwhile) and the next retention pass
+//! deletes them again; a crash after them leaves `.deleted` files, which [`Log::open`]
+//! removes.
 
 use std::time::UNIX_EPOCH;
 
+use std::path::PathBuf;
+
+use crate::deleted_files::{remove_files, rename_segment_to_deleted};
 use crate::error::StorageError;
 use crate::log::Log;
-use crate::segment::LogSegment;
+use crate::segment::{file_name, LogSegment};
 
 /// A topic's retention settings, in Kafka's terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,11 +71,15 @@ impl Default for RetentionPolicy {
     }
 }
 
-/// Segments dropped from a log whose files are still to be removed.
+/// Segments dropped from a log. Their files were renamed to `.deleted`; those of logs
+/// without a `file.delete.delay.ms` are removed by [`DeletedSegments::delete_files`], the
+/// others by the broker's sweep once the delay has passed.
 #[derive(Debug, Default)]
-#[must_use = "the segments' files stay on disk until delete_files is called"]
+#[must_use = "the files of segments without a delete delay stay on disk until delete_files is called"]
 pub struct DeletedSegments {
     segments: Vec<LogSegment>,
+    /// Files to remove now (no delay, or a rename that failed).
+    remove_now: Vec<PathBuf>,
 }
 
 impl DeletedSegments {
@@ -96,20 +105,14 @@ impl DeletedSegments {
     /// Adds the segments of `other`.
     pub fn extend(&mut self, other: DeletedSegments) {
         self.segments.extend(other.segments);
+        self.remove_now.extend(other.remove_now);
     }
 
-    /// Unlinks every segment's files. Call without holding the log's lock. Tries every
-    /// segment and returns the first error.
+    /// Closes the segments and removes the files that have no delete delay. Call without
+    /// holding the log's lock. Tries every file and returns the first error.
     pub fn delete_files(self) -> Result<(), StorageError> {
-        let mut first_error = None;
-        for segment in self.segments {
-            let base_offset = segment.base_offset();
-            if let Err(e) = segment.delete() {
-                tracing::warn!(base_offset, error = %e, "failed to delete segment files");
-                first_error.get_or_insert(e);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+        drop(self.segments);
+        remove_files(&self.remove_now)
     }
 }
 
@@ -258,7 +261,39 @@ impl Log {
         if first_base > self.log_start_offset {
             self.set_log_start_offset(first_base);
         }
-        Ok(DeletedSegments { segments })
+        let remove_now = self.rename_deleted_segments(&segments);
+        Ok(DeletedSegments {
+            segments,
+            remove_now,
+        })
+    }
+
+    /// Renames the dropped segments' files to `.deleted` (see the module docs). Returns the
+    /// files to remove at once: all of them without `file.delete.delay.ms`, and the original
+    /// files of a segment whose rename failed (removed at once, as before the delay existed).
+    fn rename_deleted_segments(&self, segments: &[LogSegment]) -> Vec<PathBuf> {
+        let delay = self.config().file_delete_delay_ms;
+        let mut remove_now = Vec::new();
+        for segment in segments {
+            let base = segment.base_offset();
+            match rename_segment_to_deleted(&self.dir, base) {
+                Ok(renamed) if delay <= 0 => remove_now.extend(renamed),
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(base_offset = base, error = %e, "cannot rename segment to .deleted; deleting it now");
+                    remove_now.extend(
+                        ["log", "index", "timeindex", "txnindex"]
+                            .map(|ext| self.dir.join(file_name(base, ext))),
+                    );
+                    // A partial rename left some `.deleted` files: those go too.
+                    remove_now.extend(
+                        ["log", "index", "timeindex", "txnindex"]
+                            .map(|ext| self.dir.join(format!("{}.deleted", file_name(base, ext)))),
+                    );
+                }
+            }
+        }
+        remove_now
     }
 
     /// Rolls to a new empty active segment at the log end offset, so that the current active
@@ -519,6 +554,47 @@ mod tests {
             .unwrap();
         assert_eq!(deleted.base_offsets(), vec![0, 2]);
         deleted.delete_files().unwrap();
+    }
+
+    #[test]
+    fn deleted_segments_wait_as_dot_deleted_files_unless_no_delay() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = NOW - 3 * DAY;
+        let mut log = log_with(dir.path(), &[old, old, old, NOW], 2);
+        let deleted = log.delete_old_segments(&policy(DAY, -1), NOW, 4).unwrap();
+        assert_eq!(deleted.base_offsets(), vec![0]);
+        deleted.delete_files().unwrap();
+        // Default file.delete.delay.ms (60 s): renamed, left for the sweep.
+        assert_eq!(
+            files(dir.path(), ".deleted"),
+            vec![
+                "00000000000000000000.index.deleted",
+                "00000000000000000000.log.deleted",
+                "00000000000000000000.timeindex.deleted"
+            ]
+        );
+        assert!(!dir.path().join("00000000000000000000.log").exists());
+
+        // No delay: removed by delete_files.
+        log.update_config(LogConfig {
+            file_delete_delay_ms: 0,
+            ..log.config().clone()
+        });
+        let deleted = log.delete_old_segments(&policy(-1, 0), NOW, 4).unwrap();
+        assert_eq!(deleted.base_offsets(), vec![2]);
+        assert_eq!(
+            files(dir.path(), ".deleted").len(),
+            6,
+            "renamed under the lock"
+        );
+        deleted.delete_files().unwrap();
+        assert_eq!(files(dir.path(), ".deleted").len(), 3);
+
+        // Leftovers of a previous run go when the log is opened.
+        log.close().unwrap();
+        let log = Log::open(dir.path(), LogConfig::default(), 4).unwrap();
+        assert!(files(dir.path(), ".deleted").is_empty());
+        assert_eq!(log.segment_base_offsets(), vec![4]);
     }
 
     #[test]
