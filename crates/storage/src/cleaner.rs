@@ -396,6 +396,7 @@ impl CleanPlan {
             / std::mem::size_of::<TrackedBatch>();
         let mut tracked: Vec<TrackedBatch> = Vec::new();
         let mut scratch = Vec::new();
+        let mut read_buf = Vec::new();
         // Where the map stopped: the end of this cleaning.
         let mut end = self.end;
         for s in self
@@ -406,13 +407,14 @@ impl CleanPlan {
             let path = self.dir.join(file_name(s.base, "log"));
             stats.bytes_read += s.size;
             let mut full = false;
-            for_each_batch(&s.file, &path, s.size, |batch, pos| {
+            for_each_batch(&s.file, &path, s.size, &mut read_buf, |batch, pos| {
                 if batch.last_offset() < self.first_dirty
                     || batch.is_control()
                     || batch.is_transactional()
                 {
                     return Ok(true);
                 }
+                checked(&batch, &path, pos)?;
                 let section = cleaner_codec::records_section_in(&batch, &mut scratch)
                     .map_err(|e| corrupt(&path, pos, e))?;
                 let base = batch.base_offset();
@@ -474,6 +476,7 @@ impl CleanPlan {
             tracked: &tracked,
             next_tracked: 0,
             end,
+            read_buf,
             scratch,
             kept: Vec::new(),
             rebuilt: Vec::new(),
@@ -557,6 +560,7 @@ struct Rewriter<'a> {
     /// Index in `tracked` of the next batch to look for (batches come in offset order).
     next_tracked: usize,
     end: i64,
+    read_buf: Vec<u8>,
     scratch: Vec<u8>,
     kept: Vec<u8>,
     rebuilt: Vec<u8>,
@@ -604,13 +608,19 @@ impl Rewriter<'_> {
                 out.write_all(bytes)
                     .map_err(StorageError::io("write cleaned segment", &cleaned_path))
             };
-            for_each_batch(&s.file, &path, s.size, |batch, pos| {
+            let mut read_buf = std::mem::take(&mut self.read_buf);
+            for_each_batch(&s.file, &path, s.size, &mut read_buf, |batch, pos| {
+                // A tracked batch's CRC was checked by the mapping pass.
+                let tracked = self.tracked(batch.base_offset());
+                if tracked.is_none() {
+                    checked(&batch, &path, pos)?;
+                }
                 if batch.is_control() || batch.is_transactional() || batch.base_offset() >= self.end
                 {
                     write(batch.as_bytes())?;
                     return Ok(true);
                 }
-                if let Some(t) = self.tracked(batch.base_offset()) {
+                if let Some(t) = tracked {
                     stats.records_read += u64::from(t.count);
                     if t.live == t.count {
                         write(batch.as_bytes())?;
@@ -664,6 +674,7 @@ impl Rewriter<'_> {
                 write(&self.rebuilt)?;
                 Ok(true)
             })?;
+            self.read_buf = read_buf;
         }
         stats.bytes_after += written;
         let file = out.into_inner().map_err(|e| {
@@ -768,45 +779,56 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
 }
 
 /// Calls `f(batch, position)` for every batch of the first `size` bytes of `file`, reading
-/// [`READ_CHUNK`] bytes at a time (more for a larger batch), until `f` returns `false`. CRCs
-/// are checked.
+/// [`READ_CHUNK`] bytes at a time into `buf` (reused; more for a larger batch), until `f`
+/// returns `false`. Batch headers are parsed, CRCs are left to the caller ([`checked`]):
+/// the rewrite skips those the mapping pass already checked.
 fn for_each_batch(
     file: &File,
     path: &Path,
     size: u64,
+    buf: &mut Vec<u8>,
     mut f: impl FnMut(BatchHeader<'_>, u64) -> Result<bool, StorageError>,
 ) -> Result<(), StorageError> {
-    let mut buf = Vec::new();
     let mut pos = 0u64;
     while pos < size {
         let want = (size - pos).min(READ_CHUNK as u64) as usize;
-        buf.resize(want, 0);
-        file.read_exact_at(&mut buf, pos)
+        // Only the first use zeroes the buffer; it keeps its length afterwards.
+        if buf.len() < want {
+            buf.resize(want, 0);
+        }
+        let chunk = buf.get_mut(..want).unwrap_or_default();
+        file.read_exact_at(chunk, pos)
             .map_err(StorageError::io("read segment to clean", path))?;
         let mut at = 0usize;
-        while let Some(len_bytes) = buf.get(at + 8..at + LOG_OVERHEAD) {
+        let mut filled = want;
+        while let Some(len_bytes) = buf
+            .get(at + 8..at + LOG_OVERHEAD)
+            .filter(|_| at + LOG_OVERHEAD <= filled)
+        {
             let mut l = [0u8; 4];
             l.copy_from_slice(len_bytes);
             let total = usize::try_from(i32::from_be_bytes(l))
                 .map_err(|_| corrupt(path, pos + at as u64, "negative batch length"))?
                 + LOG_OVERHEAD;
-            let Some(bytes) = buf.get(at..at + total) else {
+            let Some(bytes) = buf.get(at..at + total).filter(|_| at + total <= filled) else {
                 if at == 0 {
                     // A batch larger than the chunk: read it whole.
                     if pos + total as u64 > size {
                         return Err(corrupt(path, pos, "batch past the end of the segment"));
                     }
-                    buf.resize(total, 0);
-                    file.read_exact_at(&mut buf, pos)
+                    if buf.len() < total {
+                        buf.resize(total, 0);
+                    }
+                    let whole = buf.get_mut(..total).unwrap_or_default();
+                    file.read_exact_at(whole, pos)
                         .map_err(StorageError::io("read segment to clean", path))?;
+                    filled = total;
                     continue;
                 }
                 break;
             };
             let at_pos = pos + at as u64;
-            let batch = BatchHeader::parse(bytes)
-                .and_then(|b| b.verify_crc().map(|()| b))
-                .map_err(|e| corrupt(path, at_pos, e))?;
+            let batch = BatchHeader::parse(bytes).map_err(|e| corrupt(path, at_pos, e))?;
             if !f(batch, at_pos)? {
                 return Ok(());
             }
@@ -818,6 +840,11 @@ fn for_each_batch(
         pos += at as u64;
     }
     Ok(())
+}
+
+/// Checks a batch's CRC.
+fn checked(batch: &BatchHeader<'_>, path: &Path, position: u64) -> Result<(), StorageError> {
+    batch.verify_crc().map_err(|e| corrupt(path, position, e))
 }
 
 #[cfg(test)]

@@ -196,7 +196,9 @@ pub fn records_section(batch: &BatchHeader<'_>) -> Result<Vec<u8>, BatchError> {
 }
 
 /// The records section of a batch: borrowed from the batch when it is uncompressed,
-/// decompressed into `scratch` (reused from call to call) otherwise.
+/// decompressed into `scratch` (reused from call to call; only the returned slice is
+/// meaningful) otherwise. LZ4 frames are read by `lz4_frame.rs`, which skips their inner
+/// checksums (the batch CRC covers the bytes).
 pub fn records_section_in<'a>(
     batch: &'a BatchHeader<'_>,
     scratch: &'a mut Vec<u8>,
@@ -205,6 +207,13 @@ pub fn records_section_in<'a>(
     match batch.compression_codec() {
         codec::NONE => Ok(body),
         c => {
+            if c == codec::LZ4 {
+                if let Some(len) =
+                    crate::lz4_frame::decompress_into(body, scratch).map_err(undecodable)?
+                {
+                    return Ok(scratch.get(..len).unwrap_or_default());
+                }
+            }
             scratch.clear();
             decompress_into(c, body, scratch)?;
             Ok(scratch.as_slice())
@@ -244,17 +253,41 @@ pub fn rebuild_batch(
     codec: i16,
 ) -> Result<Vec<u8>, BatchError> {
     let mut out = Vec::new();
-    rebuild_batch_into(batch, records, count, codec, &mut out)?;
+    rebuild_with(batch, records, count, codec, &mut out, |data, out| {
+        out.extend_from_slice(&compress(codec, data)?);
+        Ok(())
+    })?;
     Ok(out)
 }
 
-/// [`rebuild_batch`] into `out` (cleared first), so that a caller can reuse the buffer.
+/// [`rebuild_batch`] into `out` (cleared first), for the log cleaner: the buffer is reused,
+/// and LZ4 is written by `lz4_frame.rs` in LZ4's fast mode (Kafka's own frame layout; the
+/// level is not part of the format) rather than the high-compression mode of the general
+/// encoder, whose cost would dominate the rewrite of batches that lose records.
 pub fn rebuild_batch_into(
     batch: &BatchHeader<'_>,
     records: &[u8],
     count: i32,
     codec: i16,
     out: &mut Vec<u8>,
+) -> Result<(), BatchError> {
+    rebuild_with(batch, records, count, codec, out, |data, out| {
+        if codec == codec::LZ4 {
+            crate::lz4_frame::compress_into(data, out).map_err(undecodable)
+        } else {
+            out.extend_from_slice(&compress(codec, data)?);
+            Ok(())
+        }
+    })
+}
+
+fn rebuild_with(
+    batch: &BatchHeader<'_>,
+    records: &[u8],
+    count: i32,
+    codec: i16,
+    out: &mut Vec<u8>,
+    compress_into: impl FnOnce(&[u8], &mut Vec<u8>) -> Result<(), BatchError>,
 ) -> Result<(), BatchError> {
     let header = batch
         .as_bytes()
@@ -268,7 +301,7 @@ pub fn rebuild_batch_into(
     if codec == codec::NONE {
         out.extend_from_slice(records);
     } else {
-        out.extend_from_slice(&compress(codec, records)?);
+        compress_into(records, out)?;
     }
     let length = i32::try_from(out.len() - LOG_OVERHEAD)
         .map_err(|_| BatchError::InvalidLength { length: i32::MAX })?;

@@ -63,6 +63,7 @@ pub mod deleted_files;
 mod entry_file;
 pub mod error;
 pub mod log;
+mod lz4_frame;
 pub mod offset_index;
 pub mod offset_map;
 pub mod producer_snapshot;
