@@ -441,3 +441,40 @@ fn replaced_segments_are_renamed_and_readers_keep_their_file() {
     // The file is gone by name only: the open slice still reads it.
     assert_eq!(slice.read_to_vec().unwrap(), before);
 }
+
+/// A batch whose bytes no longer match its CRC stops the cleaning with an error naming the
+/// segment, whether the mapping pass or only the rewrite reads it; nothing is swapped.
+#[test]
+fn corrupt_batches_fail_the_cleaning() {
+    for first_dirty_segment in [0usize, 2] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = Log::open(dir.path(), config(), 0).unwrap();
+        fill(&mut log, codec::NONE, NOW);
+        let bases = log.segment_base_offsets();
+        // Corrupt the last byte of the first batch of the first segment.
+        let path = dir.path().join(file_name(bases[0], "log"));
+        let mut bytes = std::fs::read(&path).unwrap();
+        let first = BatchIter::new(&bytes).next().unwrap().unwrap().total_len();
+        bytes[first - 1] ^= 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let before: Vec<_> = bases
+            .iter()
+            .map(|&b| std::fs::read(dir.path().join(file_name(b, "log"))).unwrap())
+            .collect();
+        // With the first dirty offset past it, only the rewrite reads the corrupt segment.
+        let first_dirty = bases[first_dirty_segment];
+        let plan = log
+            .plan_cleaning(&clean_config(), first_dirty, log.log_end_offset(), NOW)
+            .unwrap()
+            .unwrap();
+        match plan.clean() {
+            Err(StorageError::CorruptSegment { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("{other:?}"),
+        }
+        let after: Vec<_> = bases
+            .iter()
+            .map(|&b| std::fs::read(dir.path().join(file_name(b, "log"))).unwrap())
+            .collect();
+        assert_eq!(after, before);
+    }
+}

@@ -42,6 +42,7 @@
 //!   compaction and its swap protocol.
 //! - `cleaner_codec.rs`: record-level access to batches (cleaner, `compression.type`).
 //! - `offset_map.rs`: [`OffsetMap`], the cleaner's key -> offset map of bounded memory.
+//! - `lz4_frame.rs`: the cleaner's LZ4 frame reader and writer (block by block).
 //! - `producer_state.rs`: [`ProducerStateManager`], idempotent producers' sequences and epochs.
 //! - `producer_snapshot.rs`: [`ProducerSnapshot`], its `.snapshot` files.
 //! - `checkpoint.rs`: [`OffsetCheckpoint`].
