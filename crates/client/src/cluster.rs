@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 use weir_protocol::kafka_protocol::messages::metadata_request::MetadataRequestTopic;
-use weir_protocol::kafka_protocol::messages::{MetadataRequest, TopicName};
+use weir_protocol::kafka_protocol::messages::{
+    ApiKey, FindCoordinatorRequest, MetadataRequest, TopicName,
+};
 use weir_protocol::kafka_protocol::protocol::{Request, StrBytes};
 
 use crate::connection::BrokerConnection;
@@ -269,6 +271,36 @@ impl Cluster {
             .with_allow_auto_topic_creation(allow_auto_topic_creation);
         let response = self.send_any(&request).await?;
         Ok(ClusterMetadata::from_response(response))
+    }
+
+    /// FindCoordinator for `key` (`key_type` 0: a group id, 1: a transactional id): the node id
+    /// of its coordinator, refreshing metadata when that node is not known yet.
+    pub async fn find_coordinator(&self, key_type: i8, key: &str) -> Result<i32, ClientError> {
+        let any = self.any_connection().await?;
+        let mut request = FindCoordinatorRequest::default().with_key_type(key_type);
+        // v4 batches keys (KIP-699); older versions take one key.
+        request = if any.version(ApiKey::FindCoordinator).unwrap_or(0) >= 4 {
+            request.with_coordinator_keys(vec![StrBytes::from_string(key.to_string())])
+        } else {
+            request.with_key(StrBytes::from_string(key.to_string()))
+        };
+        let response = any.send(&request).await?;
+        let (node, code) = match response.coordinators.first() {
+            Some(c) => (c.node_id.0, c.error_code),
+            None => (response.node_id.0, response.error_code),
+        };
+        let what = if key_type == 1 {
+            "transaction"
+        } else {
+            "group"
+        };
+        if let Some(e) = ClientError::kafka(format!("find coordinator of {what} {key}"), code) {
+            return Err(e);
+        }
+        if !self.metadata().brokers.contains_key(&node) {
+            self.refresh_metadata().await?;
+        }
+        Ok(node)
     }
 
     /// Refreshes the cached metadata for the topics of interest now. Concurrent callers share

@@ -70,6 +70,24 @@ pub enum ClientError {
     ProducerClosed,
     #[error("broker answered without the expected {what}")]
     MissingInResponse { what: String },
+    /// A transactional call made in the wrong state (`begin_transaction` twice, `send` outside
+    /// a transaction, ...): Kafka's `IllegalStateException`.
+    #[error("transactional producer: cannot {operation} in state {state}")]
+    InvalidTransactionState {
+        operation: &'static str,
+        state: &'static str,
+    },
+    /// The current transaction hit an error it cannot recover from: it can only be aborted
+    /// (`abort_transaction`), after which the producer is usable again.
+    #[error("the transaction must be aborted: {cause}")]
+    TransactionAbortable { cause: Box<ClientError> },
+    /// The producer was fenced (another instance with the same `transactional.id`) or hit
+    /// another fatal error: it can only be closed.
+    #[error("the producer is in a fatal state and must be closed: {cause}")]
+    ProducerFatal { cause: Box<ClientError> },
+    /// The record's transaction was aborted before the record was sent.
+    #[error("record not sent: its transaction was aborted")]
+    TransactionAborted,
 }
 
 impl ClientError {
@@ -77,6 +95,9 @@ impl ClientError {
     pub fn kafka_error(&self) -> Option<ResponseError> {
         match self {
             ClientError::Kafka { error, .. } => Some(*error),
+            ClientError::TransactionAbortable { cause } | ClientError::ProducerFatal { cause } => {
+                cause.kafka_error()
+            }
             _ => None,
         }
     }

@@ -18,6 +18,44 @@
 //!
 //! Settings keep Kafka's names: [`ClientConfig::set`] and [`ProducerConfig::set`] take
 //! `bootstrap.servers`, `acks`, `linger.ms`, ... as strings.
+//!
+//! # Transactions
+//!
+//! A producer with a `transactional.id` writes atomically across partitions, and can commit a
+//! consumer group's offsets in the same transaction (consume-transform-produce). Consumers
+//! with `isolation.level=read_committed` see only committed records.
+//!
+//! ```no_run
+//! # async fn demo(consumer: &mut weir_client::Consumer) -> Result<(), weir_client::ClientError> {
+//! use std::time::Duration;
+//! use weir_client::{ClientError, Producer, ProducerConfig, ProducerRecord, TopicPartition};
+//! let mut config = ProducerConfig::new("127.0.0.1:9092");
+//! config.set("transactional.id", "enricher-1")?;
+//! let producer = Producer::new(config).await?;
+//! producer.init_transactions().await?; // fences older instances with the same id
+//! loop {
+//!     let records = consumer.poll(Duration::from_millis(500)).await?;
+//!     if records.is_empty() {
+//!         continue;
+//!     }
+//!     producer.begin_transaction()?;
+//!     let mut offsets = Vec::new();
+//!     for r in &records {
+//!         producer.send(ProducerRecord::new("out").value(r.value.as_deref().unwrap_or_default())).await?;
+//!         offsets.push((TopicPartition::new(&*r.topic, r.partition), r.offset + 1));
+//!     }
+//!     let group = consumer.group_metadata().expect("a group.id");
+//!     producer.send_offsets_to_transaction(&offsets, &group).await?;
+//!     match producer.commit_transaction().await {
+//!         Ok(()) => {}
+//!         // Fenced by a newer instance: stop.
+//!         Err(e @ ClientError::ProducerFatal { .. }) => return Err(e),
+//!         // Anything else: abort, go back to the committed offsets and try again.
+//!         Err(_) => producer.abort_transaction().await?,
+//!     }
+//! }
+//! # }
+//! ```
 
 pub mod admin;
 pub mod cluster;
@@ -33,6 +71,7 @@ pub use cluster::Cluster;
 pub use config::ClientConfig;
 pub use consumer::assignor::MemberSubscription;
 pub use consumer::config::{ConsumerConfig, IsolationLevel, OffsetReset};
+pub use consumer::group_metadata::ConsumerGroupMetadata;
 pub use consumer::{Consumer, ConsumerRecord, RebalanceListener, TopicPartition};
 pub use error::ClientError;
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionMetadata, TopicMetadata};

@@ -20,9 +20,9 @@ use weir_protocol::kafka_protocol::messages::offset_fetch_request::{
 };
 use weir_protocol::kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use weir_protocol::kafka_protocol::messages::{
-    ApiKey, ConsumerProtocolAssignment, ConsumerProtocolSubscription, FindCoordinatorRequest,
-    GroupId, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, OffsetCommitRequest,
-    OffsetFetchRequest, SyncGroupRequest, TopicName,
+    ApiKey, ConsumerProtocolAssignment, ConsumerProtocolSubscription, GroupId, HeartbeatRequest,
+    JoinGroupRequest, LeaveGroupRequest, OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest,
+    TopicName,
 };
 use weir_protocol::kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use weir_protocol::ResponseError;
@@ -71,7 +71,7 @@ pub(crate) fn decode_versioned<T: Decodable>(
 pub(crate) struct Group {
     cluster: Arc<Cluster>,
     pub group_id: String,
-    instance_id: Option<String>,
+    pub instance_id: Option<String>,
     session_timeout: Duration,
     rebalance_timeout: Duration,
     heartbeat_interval: Duration,
@@ -129,27 +129,7 @@ impl Group {
                 Err(_) => self.coordinator = None,
             }
         }
-        let any = self.cluster.any_connection().await?;
-        let v4 = any.version(ApiKey::FindCoordinator).unwrap_or(0) >= 4;
-        let mut request = FindCoordinatorRequest::default().with_key_type(0);
-        request = if v4 {
-            request.with_coordinator_keys(vec![s(&self.group_id)])
-        } else {
-            request.with_key(s(&self.group_id))
-        };
-        let response = any.send(&request).await?;
-        let (node, code) = match response.coordinators.first() {
-            Some(c) => (c.node_id.0, c.error_code),
-            None => (response.node_id.0, response.error_code),
-        };
-        if let Some(e) =
-            ClientError::kafka(format!("find coordinator of group {}", self.group_id), code)
-        {
-            return Err(e);
-        }
-        if !self.cluster.metadata().brokers.contains_key(&node) {
-            self.cluster.refresh_metadata().await?;
-        }
+        let node = self.cluster.find_coordinator(0, &self.group_id).await?;
         let conn = self.cluster.connection(node).await?;
         self.coordinator = Some(node);
         Ok((node, conn))

@@ -29,6 +29,7 @@ pub mod config;
 mod fetch;
 mod group;
 pub mod group_admin;
+pub mod group_metadata;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -317,6 +318,20 @@ impl Consumer {
             .as_ref()
             .filter(|g| !g.member_id.is_empty())
             .map(|g| (g.member_id.clone(), g.generation))
+    }
+
+    /// The group, generation and member this consumer is, for
+    /// [`crate::Producer::send_offsets_to_transaction`] (`None` without a `group.id`). Before
+    /// the first join the generation is -1 and the member id empty.
+    pub fn group_metadata(&self) -> Option<group_metadata::ConsumerGroupMetadata> {
+        self.group
+            .as_ref()
+            .map(|g| group_metadata::ConsumerGroupMetadata {
+                group_id: g.group_id.clone(),
+                generation_id: g.generation,
+                member_id: g.member_id.clone(),
+                group_instance_id: g.instance_id.clone(),
+            })
     }
 
     /// Commits the positions of every assigned partition and waits for the answer.

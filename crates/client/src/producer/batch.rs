@@ -160,13 +160,15 @@ impl ProducerBatch {
     }
 
     /// Encodes the final batch once (header, optional compression, CRC); a retry resends the
-    /// same bytes so the broker can recognise duplicates by sequence.
+    /// same bytes so the broker can recognise duplicates by sequence. `transactional` sets
+    /// attribute bit 4 (the batch belongs to its producer's ongoing transaction).
     pub fn seal(
         &mut self,
         producer_id: i64,
         producer_epoch: i16,
         base_sequence: i32,
         compression: Compression,
+        transactional: bool,
     ) -> Result<Bytes, ClientError> {
         if let Some(b) = &self.sealed {
             return Ok(b.clone());
@@ -201,7 +203,8 @@ impl ProducerBatch {
         header[8..12].copy_from_slice(&length.to_be_bytes());
         header[12..16].copy_from_slice(&(-1i32).to_be_bytes());
         header[16] = 2;
-        header[21..23].copy_from_slice(&compression.codec_id().to_be_bytes());
+        let attributes = compression.codec_id() | if transactional { 0x10 } else { 0 };
+        header[21..23].copy_from_slice(&attributes.to_be_bytes());
         header[23..27].copy_from_slice(&(self.count - 1).to_be_bytes());
         header[27..35].copy_from_slice(&self.base_timestamp.to_be_bytes());
         header[35..43].copy_from_slice(&self.max_timestamp.to_be_bytes());
@@ -256,10 +259,13 @@ mod tests {
             let r2 = ProducerRecord::new("t").value(b"world").header("h", b"v");
             assert_eq!(batch.try_append(&r1, 1000, 16384), Some(0));
             assert_eq!(batch.try_append(&r2, 1005, 16384), Some(1));
-            let bytes = batch.seal(7, 1, 42, codec).unwrap();
+            let bytes = batch
+                .seal(7, 1, 42, codec, codec == Compression::Lz4)
+                .unwrap();
             let header = BatchHeader::parse(&bytes).unwrap();
             header.validate().unwrap();
             assert_eq!(header.compression_codec(), codec.codec_id());
+            assert_eq!(header.is_transactional(), codec == Compression::Lz4);
             assert_eq!(header.record_count(), 2);
             assert_eq!(header.base_sequence(), 42);
             assert_eq!(header.max_timestamp(), 1005);

@@ -95,6 +95,12 @@ pub struct ProducerConfig {
     pub max_request_size: usize,
     /// `allow.auto.create.topics` (true).
     pub allow_auto_create_topics: bool,
+    /// `transactional.id` (none): makes the producer transactional (and idempotent); see
+    /// [`crate::Producer::init_transactions`].
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms` (60000): how long the coordinator lets a transaction stay open
+    /// before it aborts it.
+    pub transaction_timeout: Duration,
     /// The partitioner is still the built-in default (so `batch.size` also sets its
     /// sticky-switch threshold, as in Kafka).
     default_partitioner: bool,
@@ -129,6 +135,8 @@ impl ProducerConfig {
             enable_idempotence: None,
             max_request_size: 1_048_576,
             allow_auto_create_topics: true,
+            transactional_id: None,
+            transaction_timeout: Duration::from_millis(60_000),
             default_partitioner: true,
         }
     }
@@ -190,14 +198,33 @@ impl ProducerConfig {
             "enable.idempotence" => self.enable_idempotence = Some(parse_bool(key, value)?),
             "max.request.size" => self.max_request_size = parse_num(key, value)?,
             "allow.auto.create.topics" => self.allow_auto_create_topics = parse_bool(key, value)?,
+            "transactional.id" => {
+                self.transactional_id = Some(value.to_string()).filter(|t| !t.is_empty())
+            }
+            "transaction.timeout.ms" => self.transaction_timeout = parse_ms(key, value)?,
             _ => return Err(invalid(key, value, "unknown producer property")),
         }
         Ok(self)
     }
 
     /// Whether the producer will be idempotent, resolving Kafka's default; an explicit
-    /// `enable.idempotence=true` with conflicting settings is an error, as in Kafka.
+    /// `enable.idempotence=true` with conflicting settings is an error, as in Kafka. A
+    /// `transactional.id` needs idempotence: it is then an error to turn it off or to conflict
+    /// with it.
     pub fn idempotence(&self) -> Result<bool, ClientError> {
+        if let Some(tid) = &self.transactional_id {
+            if self.enable_idempotence == Some(false) {
+                return Err(invalid(
+                    "enable.idempotence",
+                    "false",
+                    format!("transactional.id={tid} needs idempotence"),
+                ));
+            }
+            let mut explicit = self.clone();
+            explicit.enable_idempotence = Some(true);
+            explicit.transactional_id = None;
+            return explicit.idempotence();
+        }
         let conflicts = if self.acks != Acks::All {
             Some(("acks", "idempotence requires acks=all"))
         } else if self.retries == 0 {

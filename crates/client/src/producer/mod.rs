@@ -28,6 +28,7 @@ pub mod config;
 pub mod partitioner;
 pub mod record;
 mod sender;
+mod transaction;
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -91,7 +92,19 @@ impl Producer {
         cluster: Arc<Cluster>,
         idempotent: bool,
     ) -> Result<Producer, ClientError> {
+        // A transactional producer is always idempotent.
+        let idempotent = idempotent || config.transactional_id.is_some();
+        let txn = config.transactional_id.clone().map(|tid| {
+            Arc::new(transaction::TransactionManager::new(
+                tid,
+                config.transaction_timeout,
+                config.max_block,
+                config.client.retry_backoff,
+            ))
+        });
         let shared = Arc::new(Shared {
+            txn,
+            in_flight: Default::default(),
             idempotent,
             cluster,
             accumulator: RecordAccumulator::new(config.batch_size),
@@ -157,6 +170,9 @@ impl Producer {
         let cfg = &shared.config;
         if shared.closing.load(Ordering::Acquire) {
             return Err(ClientError::ProducerClosed);
+        }
+        if let Some(txn) = &shared.txn {
+            txn.check_send()?;
         }
         let start = Instant::now();
         let size = batch::estimate_size(&record);

@@ -28,6 +28,7 @@ use crate::producer::accumulator::RecordAccumulator;
 use crate::producer::batch::ProducerBatch;
 use crate::producer::config::{Acks, ProducerConfig};
 use crate::producer::record::BatchOutcome;
+use crate::producer::transaction::TransactionManager;
 use crate::ClientError;
 
 /// State shared by the producer handles and the sender task.
@@ -42,6 +43,38 @@ pub(crate) struct Shared {
     pub progress: Notify,
     pub flushing: AtomicUsize,
     pub closing: AtomicBool,
+    /// The transaction state, with a `transactional.id`.
+    pub txn: Option<Arc<TransactionManager>>,
+    /// Produce requests sent and not answered yet.
+    pub in_flight: AtomicUsize,
+}
+
+impl Shared {
+    /// Completes `batch`: its futures and callbacks get `result`, its memory is released.
+    pub fn complete_batch(&self, batch: ProducerBatch, result: Result<BatchOutcome, ClientError>) {
+        if let (Some(txn), Err(e)) = (&self.txn, &result) {
+            txn.batch_failed(e, batch.sealed.is_some());
+        }
+        let ProducerBatch {
+            completion,
+            callbacks,
+            reserved,
+            count,
+            ..
+        } = batch;
+        completion.complete(result);
+        for (delta, ts, cb) in callbacks {
+            if let Some(r) = completion.metadata(delta, ts) {
+                cb(r);
+            }
+        }
+        self.memory.add_permits(reserved);
+        {
+            let mut q = self.accumulator.lock();
+            q.pending_records = q.pending_records.saturating_sub(count as u64);
+        }
+        self.progress.notify_waiters();
+    }
 }
 
 type Drained = (Arc<str>, i32, ProducerBatch);
@@ -97,7 +130,11 @@ impl Sender {
                 self.handle(c);
             }
             let now = Instant::now();
-            if self.shared.idempotent && self.producer_id < 0 && now >= self.next_pid_attempt {
+            if self.shared.idempotent
+                && self.shared.txn.is_none()
+                && self.producer_id < 0
+                && now >= self.next_pid_attempt
+            {
                 self.init_producer_id().await;
                 continue;
             }
@@ -113,7 +150,7 @@ impl Sender {
                 return;
             }
             let mut wake = next_wake.unwrap_or(now + Duration::from_secs(1));
-            if self.shared.idempotent && self.producer_id < 0 {
+            if self.shared.idempotent && self.shared.txn.is_none() && self.producer_id < 0 {
                 wake = wake.min(self.next_pid_attempt);
             }
             tokio::select! {
@@ -158,7 +195,26 @@ impl Sender {
         let flush =
             shared.flushing.load(Ordering::Acquire) > 0 || shared.closing.load(Ordering::Acquire);
         let meta = shared.cluster.metadata();
-        let can_send = !shared.idempotent || self.producer_id >= 0;
+        let txn = shared.txn.as_ref();
+        if let Some(t) = txn {
+            // The transaction manager owns the producer id and epoch.
+            (self.producer_id, self.producer_epoch) = t.producer().unwrap_or((-1, -1));
+        }
+        let can_send = (!shared.idempotent || self.producer_id >= 0)
+            && txn.is_none_or(|t| t.sending_allowed());
+        if let Some(error) = txn.and_then(|t| t.undrained_error()) {
+            let undrained: Vec<ProducerBatch> = {
+                let mut q = shared.accumulator.lock();
+                q.topics
+                    .values_mut()
+                    .flat_map(|parts| parts.iter_mut())
+                    .flat_map(|queue| queue.batches.drain(..).collect::<Vec<_>>())
+                    .collect()
+            };
+            for batch in undrained {
+                self.complete(batch, Err(error.clone()));
+            }
+        }
         let mut next_wake: Option<Instant> = None;
         let mut wake_at = |t: Instant| {
             next_wake = Some(next_wake.map_or(t, |w: Instant| w.min(t)));
@@ -225,6 +281,9 @@ impl Sender {
                         missing_conn.push(leader);
                         continue;
                     }
+                    if txn.is_some_and(|t| !t.partition_ready(topic, partition)) {
+                        continue; // woken when AddPartitionsToTxn is answered
+                    }
                     let entry = by_node.entry(leader).or_default();
                     let size = front
                         .sealed
@@ -249,6 +308,16 @@ impl Sender {
         }
         if need_refresh {
             shared.cluster.request_refresh();
+        }
+        if let Some(parts) = txn.and_then(|t| t.take_pending()) {
+            let shared = shared.clone();
+            tokio::spawn(async move {
+                if let Some(t) = &shared.txn {
+                    t.add_partitions(&shared.cluster, parts).await;
+                }
+                shared.wake.notify_one();
+                shared.progress.notify_waiters();
+            });
         }
         for node in missing_conn {
             self.connect_in_background(node);
@@ -309,6 +378,7 @@ impl Sender {
                 },
                 if self.shared.idempotent { seq } else { -1 },
                 cfg.compression,
+                self.shared.txn.is_some(),
             );
             let bytes = match sealed {
                 Ok(b) => b,
@@ -330,8 +400,8 @@ impl Sender {
             }
         }
         if let Some(e) = failed {
-            self.in_flight.entry(node).or_default();
             *self.in_flight.entry(node).or_default() += 1;
+            self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
             self.handle(Completion {
                 node,
                 batches,
@@ -346,6 +416,7 @@ impl Sender {
             )
             .with_topic_data(topics);
         *self.in_flight.entry(node).or_default() += 1;
+        self.shared.in_flight.fetch_add(1, Ordering::AcqRel);
         let Some(conn) = self.shared.cluster.cached_connection(node) else {
             self.handle(Completion {
                 node,
@@ -396,6 +467,12 @@ impl Sender {
         if let Some(n) = self.in_flight.get_mut(&c.node) {
             *n = n.saturating_sub(1);
         }
+        let _ = self
+            .shared
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                Some(n.saturating_sub(1))
+            });
         let mut refresh = false;
         let results: Vec<(Drained, Result<BatchOutcome, ClientError>)> = match c.result {
             Err(e) => {
@@ -497,25 +574,7 @@ impl Sender {
     }
 
     fn complete(&self, batch: ProducerBatch, result: Result<BatchOutcome, ClientError>) {
-        let ProducerBatch {
-            completion,
-            callbacks,
-            reserved,
-            count,
-            ..
-        } = batch;
-        completion.complete(result);
-        for (delta, ts, cb) in callbacks {
-            if let Some(r) = completion.metadata(delta, ts) {
-                cb(r);
-            }
-        }
-        self.shared.memory.add_permits(reserved);
-        {
-            let mut q = self.shared.accumulator.lock();
-            q.pending_records = q.pending_records.saturating_sub(count as u64);
-        }
-        self.shared.progress.notify_waiters();
+        self.shared.complete_batch(batch, result);
     }
 }
 
