@@ -7,6 +7,12 @@ records/s over 6 partitions, then three consumers in one group:
   leave:     from one member's close() to the other two owning all 6 partitions and having a
              record from each partition they gained.
 Run: compat/.venv/bin/python bench/groups_bench.py [heartbeat.interval.ms ...]
+
+Large group: `bench/groups_bench.py large [MEMBERS [PARTITIONS [heartbeat.interval.ms]]]` (default
+100 members, 1,000 partitions, 3000 ms): MEMBERS classic-protocol librdkafka consumers (range)
+subscribe one after the other to an idle PARTITIONS-partition topic; the time is from the last
+member's subscribe() to every member holding its share (the shares disjoint and covering every
+partition), i.e. the last rebalance completed. Repeated 3 times with a new group each time.
 """
 
 import os
@@ -137,7 +143,81 @@ def run(hb, strategy, rounds=3):
         broker.wait()
 
 
+def run_large(members, partitions, hb, rounds=3):
+    tmp = tempfile.mkdtemp(prefix="weir-groups-bench-")
+    port = free_port()
+    bootstrap = f"127.0.0.1:{port}"
+    broker = subprocess.Popen([WEIR, "broker", "--override", f"listeners=PLAINTEXT://{bootstrap}",
+                               "--override", f"log.dirs={tmp}",
+                               "--override", "group.initial.rebalance.delay.ms=0"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        admin.create_topics([NewTopic("large", num_partitions=partitions, replication_factor=1)])["large"].result(60)
+        times = []
+        for r in range(rounds):
+            group = f"large-{r}"
+            lock = threading.Lock()
+            owned = {}
+
+            def callbacks(i):
+                def on_assign(c, parts):
+                    with lock:
+                        owned[i] = {p.partition for p in parts}
+
+                def on_revoke(c, parts):
+                    with lock:
+                        owned[i] = set()
+                return on_assign, on_revoke
+
+            consumers = []
+            stop = threading.Event()
+
+            def poller(c):
+                while not stop.is_set():
+                    c.poll(0.05)
+            threads = []
+            for i in range(members):
+                c = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                              "auto.offset.reset": "latest", "heartbeat.interval.ms": hb,
+                              "session.timeout.ms": 30000, "partition.assignment.strategy": "range"})
+                on_assign, on_revoke = callbacks(i)
+                c.subscribe(["large"], on_assign=on_assign, on_revoke=on_revoke)
+                t = threading.Thread(target=poller, args=(c,), daemon=True)
+                t.start()
+                consumers.append(c)
+                threads.append(t)
+            t0 = time.monotonic()
+
+            def formed():
+                with lock:
+                    sets = [owned.get(i, set()) for i in range(members)]
+                share = partitions // members
+                return (all(len(s) >= share for s in sets) and sum(len(s) for s in sets) == partitions
+                        and len(set().union(*sets)) == partitions)
+            times.append(wait(formed, timeout=300) - t0)
+            stop.set()
+            for t in threads:
+                t.join()
+            for c in consumers:
+                c.close()
+        return times
+    finally:
+        broker.kill()
+        broker.wait()
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["large"]:
+        args = [int(a) for a in sys.argv[2:]]
+        members = args[0] if len(args) > 0 else 100
+        partitions = args[1] if len(args) > 1 else 1000
+        hb = args[2] if len(args) > 2 else 3000
+        times = run_large(members, partitions, hb)
+        print(f"{members} members on {partitions} partitions, heartbeat.interval.ms={hb}: formation ms "
+              f"[{', '.join(f'{t * 1000:.0f}' for t in times)}]", flush=True)
+        sys.exit(0)
     hbs = [int(a) for a in sys.argv[1:]] or [3000, 500]
     for strategy in ["range", "cooperative-sticky"]:
         for hb in hbs:
