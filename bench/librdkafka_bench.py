@@ -145,13 +145,15 @@ def produce_phase(bootstrap, topic, record_size, max_bytes, max_seconds):
     return n, elapsed
 
 
-def consume_phase(bootstrap, topic, expected, record_size):
+def consume_phase(bootstrap, topic, expected, record_size, **extra):
+    """Reads `expected` records of partition 0 from the beginning; `extra`: more consumer
+    settings (e.g. isolation.level). Returns (records, bytes, seconds)."""
     c = Consumer({
         "bootstrap.servers": bootstrap, "group.id": "weir-bench-assign-only",
         "enable.auto.commit": False, "enable.auto.offset.store": False,
         "fetch.max.bytes": 64 * 2**20, "max.partition.fetch.bytes": 64 * 2**20,
         "receive.message.max.bytes": 64 * 2**20 + 512, "queued.max.messages.kbytes": 1_048_576,
-        "fetch.wait.max.ms": 100,
+        "fetch.wait.max.ms": 100, **extra,
     })
     c.assign([TopicPartition(topic, 0, OFFSET_BEGINNING)])
     n, nbytes = 0, 0
