@@ -15,7 +15,7 @@ use crate::segment::{
     delete_segment_files, BatchInfo, LogSegment, SegmentRead, MAX_RELATIVE_OFFSET,
     MAX_SEGMENT_BYTES,
 };
-use crate::txn_index::{append_txn_index, AbortedTxn, TxnBatch, TxnTracker};
+use crate::txn_index::{append_txn_index, AbortedTxn, OpenTxns, TxnBatch, TxnTracker};
 
 /// Outcome of an append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,15 +180,16 @@ impl Log {
         // Recovered data is valid but not known to be on disk: keep the old point (or LEO if
         // the log got shorter than it).
         log.recovery_point = recovery_point.clamp(log.log_start_offset, log.log_end_offset);
-        log.load_producer_state()?;
-        log.load_transactions()?;
+        let open_txns = log.load_producer_state()?;
+        log.load_transactions(open_txns)?;
         Ok(log)
     }
 
     /// Rebuilds the producer state: the newest valid snapshot at or below the log end offset
     /// (snapshots past it describe data recovery cut off and are deleted), then the headers of
-    /// every batch from there to the log end. Without a snapshot, from the log start.
-    fn load_producer_state(&mut self) -> Result<(), StorageError> {
+    /// every batch from there to the log end. Without a snapshot, from the log start. Returns
+    /// the snapshot's offset and open transactions, when it recorded them.
+    fn load_producer_state(&mut self) -> Result<Option<(i64, OpenTxns)>, StorageError> {
         let mut state = None;
         for snapshot in ProducerSnapshot::list(&self.dir)?.into_iter().rev() {
             if snapshot.offset > self.log_end_offset {
@@ -200,8 +201,8 @@ impl Log {
                 break;
             }
             match snapshot.read() {
-                Ok(loaded) => {
-                    state = Some(loaded);
+                Ok((loaded, open)) => {
+                    state = Some((loaded, open.map(|o| (snapshot.offset, o))));
                     break;
                 }
                 Err(e @ StorageError::CorruptSnapshot { .. }) => {
@@ -211,7 +212,8 @@ impl Log {
                 Err(e) => return Err(e),
             }
         }
-        let mut state = state.unwrap_or_else(|| ProducerStateManager::new(self.log_start_offset));
+        let (mut state, open_txns) =
+            state.unwrap_or_else(|| (ProducerStateManager::new(self.log_start_offset), None));
         let from = state.map_end_offset();
         if from < self.log_end_offset {
             for segment in self.segments.values() {
@@ -234,19 +236,49 @@ impl Log {
         }
         state.set_map_end_offset(self.log_end_offset);
         self.producer_state = state;
-        Ok(())
+        Ok(open_txns)
     }
 
-    /// Rebuilds the open and aborted transactions from the batch headers of the whole log
-    /// (an open transaction may start anywhere), rewriting each segment's `.txnindex` to
-    /// match what its markers say.
-    fn load_transactions(&mut self) -> Result<(), StorageError> {
-        let mut tracker = TxnTracker::default();
+    /// Rebuilds the open and aborted transactions. With a producer snapshot that recorded the
+    /// transactions open at its offset `S`: those, the `.txnindex` entries of markers below
+    /// `S` (written when each marker was appended), and the batch headers from `S` on. Without
+    /// one, the batch headers of the whole log (an open transaction may start anywhere). The
+    /// `.txnindex` of each segment that was read is rewritten to match what its markers say.
+    fn load_transactions(&mut self, snapshot: Option<(i64, OpenTxns)>) -> Result<(), StorageError> {
+        let (from, mut tracker) = match snapshot {
+            Some((offset, open)) => (offset, TxnTracker::with_open(open)),
+            // Every segment from its first byte, even below the log start offset: a
+            // transaction may have begun before a DeleteRecords moved it.
+            None => (i64::MIN, TxnTracker::default()),
+        };
         for segment in self.segments.values() {
-            let aborted = crate::txn_index::scan_segment(segment, 0, &mut tracker)?;
-            let on_disk = crate::txn_index::read_txn_index(&self.dir, segment.base_offset())?;
+            let base = segment.base_offset();
+            let on_disk = crate::txn_index::read_txn_index(&self.dir, base)?;
+            if segment.next_offset() <= from {
+                tracker.load_aborted(on_disk);
+                continue;
+            }
+            let (mut aborted, start) = if base < from {
+                let kept: Vec<AbortedTxn> = on_disk
+                    .iter()
+                    .filter(|t| t.last_offset < from)
+                    .copied()
+                    .collect();
+                tracker.load_aborted(kept.iter().copied());
+                let start = segment
+                    .find_batch(from)?
+                    .map_or(segment.size(), |b| b.position);
+                (kept, start)
+            } else {
+                (Vec::new(), 0)
+            };
+            aborted.extend(crate::txn_index::scan_segment(
+                segment,
+                start,
+                &mut tracker,
+            )?);
             if on_disk != aborted {
-                crate::txn_index::write_txn_index(&self.dir, segment.base_offset(), &aborted)?;
+                crate::txn_index::write_txn_index(&self.dir, base, &aborted)?;
             }
         }
         tracker.truncate_below(self.log_start_offset);
@@ -270,7 +302,11 @@ impl Log {
     pub fn take_producer_snapshot(&mut self) -> Result<(), StorageError> {
         if self.producer_state.is_dirty() {
             self.producer_state.set_map_end_offset(self.log_end_offset);
-            ProducerSnapshot::write(&self.dir, &self.producer_state)?;
+            ProducerSnapshot::write(
+                &self.dir,
+                &self.producer_state,
+                &self.txns.open_transactions(),
+            )?;
             self.producer_state.mark_snapshotted();
         }
         Ok(())

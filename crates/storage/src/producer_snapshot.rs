@@ -10,9 +10,11 @@ use crate::producer_state::{
     BatchMetadata, ProducerStateEntry, ProducerStateManager, NUM_BATCHES_TO_RETAIN,
 };
 use crate::segment::file_name;
+use crate::txn_index::OpenTxns;
 
 const MAGIC: &[u8; 4] = b"WPSS";
-const VERSION: u16 = 1;
+/// Version 2 added the open transactions; version 1 files are still read (without them).
+const VERSION: u16 = 2;
 /// magic + version + crc + offset + entry count.
 const HEADER_LEN: usize = 4 + 2 + 4 + 8 + 4;
 /// producer id + epoch + last timestamp + batch count.
@@ -37,6 +39,13 @@ const SNAPSHOTS_TO_KEEP: usize = 2;
 /// | offset         | i64  | the log end offset the state covers (= the file name)    |
 /// | entry count    | u32  |                                                          |
 /// | entries        | ...  | per producer: producer id i64, epoch i16, last timestamp i64, batch count u8 (0..=5), then per batch (oldest first) first seq i32, last seq i32, first offset i64, last offset i64 |
+/// | open txn count | u32  | version 2                                                |
+/// | open txns      | ...  | per open transaction: producer id i64, offset of its first batch i64 |
+///
+/// The open transactions let `Log::open` rebuild the last stable offset from the snapshot
+/// and the `.txnindex` files plus the batches after the snapshot, instead of reading every
+/// batch header of the log (Kafka's snapshot keeps each producer's `currentTxnFirstOffset`
+/// for the same reason).
 ///
 /// Unlike Kafka, which keeps only each producer's last batch in its snapshots, all five
 /// remembered batches are stored, so any of them is still recognised as a duplicate after a
@@ -77,11 +86,13 @@ impl ProducerSnapshot {
         Ok(out)
     }
 
-    /// Writes the state as `<dir>/<offset>.snapshot` (offset = its map end offset), then deletes
-    /// all but the newest snapshots.
+    /// Writes the state and the open transactions (producer id, first offset) as
+    /// `<dir>/<offset>.snapshot` (offset = the state's map end offset), then deletes all but
+    /// the newest snapshots.
     pub fn write(
         dir: &Path,
         state: &ProducerStateManager,
+        open_txns: &[(i64, i64)],
     ) -> Result<ProducerSnapshot, StorageError> {
         let offset = state.map_end_offset();
         let mut body = Vec::with_capacity(12 + state.len() * (ENTRY_HEADER_LEN + 2 * BATCH_LEN));
@@ -99,6 +110,15 @@ impl ProducerSnapshot {
                 body.extend_from_slice(&b.first_offset.to_be_bytes());
                 body.extend_from_slice(&b.last_offset.to_be_bytes());
             }
+        }
+        body.extend_from_slice(
+            &u32::try_from(open_txns.len())
+                .unwrap_or(u32::MAX)
+                .to_be_bytes(),
+        );
+        for (producer_id, first_offset) in open_txns {
+            body.extend_from_slice(&producer_id.to_be_bytes());
+            body.extend_from_slice(&first_offset.to_be_bytes());
         }
         let mut bytes = Vec::with_capacity(10 + body.len());
         bytes.extend_from_slice(MAGIC);
@@ -131,8 +151,9 @@ impl ProducerSnapshot {
         Ok(ProducerSnapshot { offset, path })
     }
 
-    /// Reads the snapshot back.
-    pub fn read(&self) -> Result<ProducerStateManager, StorageError> {
+    /// Reads the snapshot back: the producer state, and the open transactions (`None` from a
+    /// version 1 file, which did not record them).
+    pub fn read(&self) -> Result<(ProducerStateManager, Option<OpenTxns>), StorageError> {
         let bytes = std::fs::read(&self.path)
             .map_err(StorageError::io("read producer snapshot", &self.path))?;
         let corrupt = |reason: String| StorageError::CorruptSnapshot {
@@ -148,7 +169,7 @@ impl ProducerSnapshot {
             return Err(corrupt("bad magic".to_string()));
         }
         let version = u16::from_be_bytes(r.take().ok_or_else(short)?);
-        if version != VERSION {
+        if version != 1 && version != VERSION {
             return Err(corrupt(format!("unsupported version {version}")));
         }
         let stored = u32::from_be_bytes(r.take().ok_or_else(short)?);
@@ -191,12 +212,29 @@ impl ProducerSnapshot {
                 batches,
             });
         }
+        let open_txns = if version >= 2 {
+            let count = u32::from_be_bytes(r.take().ok_or_else(short)?);
+            let mut open = Vec::with_capacity((count as usize).min(bytes.len() / 16));
+            for _ in 0..count {
+                let producer_id = i64::from_be_bytes(r.take().ok_or_else(short)?);
+                let first_offset = i64::from_be_bytes(r.take().ok_or_else(short)?);
+                if !(0..offset).contains(&first_offset) {
+                    return Err(corrupt(format!(
+                        "open transaction of producer {producer_id} starts at {first_offset}, outside [0, {offset})"
+                    )));
+                }
+                open.push((producer_id, first_offset));
+            }
+            Some(open)
+        } else {
+            None
+        };
         if r.at != bytes.len() {
             return Err(corrupt(format!("{} trailing bytes", bytes.len() - r.at)));
         }
         let mut state = ProducerStateManager::from_entries(entries, offset);
         state.mark_snapshotted();
-        Ok(state)
+        Ok((state, open_txns))
     }
 
     /// Removes the file (a missing one is fine).
@@ -257,17 +295,18 @@ mod tests {
     fn round_trips_and_keeps_the_newest_two() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = state();
-        let snap = ProducerSnapshot::write(dir.path(), &s).unwrap();
+        let snap = ProducerSnapshot::write(dir.path(), &s, &[(1, 4), (9, 13)]).unwrap();
         assert_eq!(snap.offset, 14);
         assert!(dir.path().join("00000000000000000014.snapshot").exists());
-        let back = snap.read().unwrap();
+        let (back, open) = snap.read().unwrap();
         assert_eq!(sorted(&back), sorted(&s));
         assert_eq!(back.map_end_offset(), 14);
         assert!(!back.is_dirty());
+        assert_eq!(open, Some(vec![(1, 4), (9, 13)]));
 
         for end in [20, 30] {
             s.set_map_end_offset(end);
-            ProducerSnapshot::write(dir.path(), &s).unwrap();
+            ProducerSnapshot::write(dir.path(), &s, &[]).unwrap();
         }
         let offsets: Vec<i64> = ProducerSnapshot::list(dir.path())
             .unwrap()
@@ -280,7 +319,7 @@ mod tests {
     #[test]
     fn damaged_snapshots_are_reported_not_loaded() {
         let dir = tempfile::tempdir().unwrap();
-        let snap = ProducerSnapshot::write(dir.path(), &state()).unwrap();
+        let snap = ProducerSnapshot::write(dir.path(), &state(), &[(1, 2)]).unwrap();
         let good = std::fs::read(&snap.path).unwrap();
 
         let mut flipped = good.clone();
@@ -307,5 +346,32 @@ mod tests {
             path: snap.path.clone(),
         };
         assert!(renamed.read().is_err());
+    }
+
+    #[test]
+    fn version_1_files_load_without_open_transactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = ProducerSnapshot::write(dir.path(), &state(), &[]).unwrap();
+        let v2 = std::fs::read(&snap.path).unwrap();
+        // A version 1 body is a version 2 body without the trailing open-transaction count.
+        let body = &v2[4 + 2 + 4..v2.len() - 4]; // after magic, version and CRC
+        let mut v1 = MAGIC.to_vec();
+        v1.extend_from_slice(&1u16.to_be_bytes());
+        v1.extend_from_slice(&crc32c::crc32c(body).to_be_bytes());
+        v1.extend_from_slice(body);
+        std::fs::write(&snap.path, &v1).unwrap();
+        let (back, open) = snap.read().unwrap();
+        assert_eq!(sorted(&back), sorted(&state()));
+        assert_eq!(open, None);
+    }
+
+    #[test]
+    fn open_transaction_past_the_snapshot_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let snap = ProducerSnapshot::write(dir.path(), &state(), &[(1, 14)]).unwrap();
+        assert!(matches!(
+            snap.read(),
+            Err(StorageError::CorruptSnapshot { .. })
+        ));
     }
 }

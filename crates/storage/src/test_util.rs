@@ -37,6 +37,51 @@ pub fn batch(count: i32, payload: usize, max_timestamp: i64) -> Vec<u8> {
     b
 }
 
+/// `batch` stamped with a producer id, epoch and base sequence, and flagged transactional
+/// if asked (CRC recomputed).
+pub fn from_producer(
+    mut batch: Vec<u8>,
+    producer_id: i64,
+    epoch: i16,
+    base_sequence: i32,
+    transactional: bool,
+) -> Vec<u8> {
+    batch[43..51].copy_from_slice(&producer_id.to_be_bytes());
+    batch[51..53].copy_from_slice(&epoch.to_be_bytes());
+    batch[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+    if transactional {
+        batch[22] |= 0x10;
+    }
+    set_crc(&mut batch);
+    batch
+}
+
+/// A transaction marker: a control batch of one record whose key is version 0 and type 1
+/// (COMMIT) or 0 (ABORT), and whose value is version 0 and coordinator epoch 0.
+pub fn control_batch(producer_id: i64, epoch: i16, commit: bool, timestamp: i64) -> Vec<u8> {
+    let mut body = vec![0u8]; // attributes
+    put_varint(&mut body, 0); // timestamp delta
+    put_varint(&mut body, 0); // offset delta
+    put_varint(&mut body, 4);
+    body.extend_from_slice(&[0, 0, 0, u8::from(commit)]);
+    put_varint(&mut body, 6);
+    body.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    put_varint(&mut body, 0); // headers
+    let mut b = batch(1, 0, timestamp);
+    b.truncate(BATCH_HEADER_LEN);
+    put_varint(&mut b, body.len() as i64);
+    b.extend_from_slice(&body);
+    let len = (b.len() - LOG_OVERHEAD) as i32;
+    b[8..12].copy_from_slice(&len.to_be_bytes());
+    b[21..23].copy_from_slice(&0x30i16.to_be_bytes());
+    from_producer(b, producer_id, epoch, -1, false)
+}
+
+fn set_crc(b: &mut [u8]) {
+    let crc = crc32c::crc32c(&b[21..]);
+    b[17..21].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// A batch of exactly `total_len` bytes (at least 70) holding one record.
 pub fn batch_of_len(total_len: usize, max_timestamp: i64) -> Vec<u8> {
     let mut payload = total_len.saturating_sub(BATCH_HEADER_LEN + 8);

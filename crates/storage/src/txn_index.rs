@@ -195,6 +195,9 @@ fn varint(buf: &[u8], at: &mut usize) -> Option<i64> {
     None
 }
 
+/// Open transactions as (producer id, offset of the transaction's first batch).
+pub type OpenTxns = Vec<(i64, i64)>;
+
 /// Open and aborted transactions of one partition.
 #[derive(Debug, Default)]
 pub struct TxnTracker {
@@ -205,6 +208,22 @@ pub struct TxnTracker {
 }
 
 impl TxnTracker {
+    /// A tracker that starts with these open transactions (producer id, first offset), as a
+    /// producer snapshot recorded them.
+    pub fn with_open(open: impl IntoIterator<Item = (i64, i64)>) -> TxnTracker {
+        TxnTracker {
+            ongoing: open.into_iter().collect(),
+            aborted: Vec::new(),
+        }
+    }
+
+    /// The open transactions (producer id, first offset), sorted by producer id.
+    pub fn open_transactions(&self) -> OpenTxns {
+        let mut open: OpenTxns = self.ongoing.iter().map(|(p, o)| (*p, *o)).collect();
+        open.sort_unstable();
+        open
+    }
+
     /// The first offset of the oldest open transaction.
     pub fn first_unstable_offset(&self) -> Option<i64> {
         self.ongoing.values().min().copied()
