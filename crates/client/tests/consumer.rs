@@ -376,3 +376,72 @@ async fn rebalance_listener_sees_revoke_and_assign() {
     c1.close().await.unwrap();
     assert_eq!(log.lock().unwrap().last().unwrap(), "revoked 1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_of_three_with_sticky() {
+    group_splits_topic("sticky").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_of_three_with_cooperative_sticky() {
+    group_splits_topic("cooperative-sticky").await;
+}
+
+/// With `cooperative-sticky` a member keeps its partitions through a rebalance and gives up
+/// only the one that moves to the new member (revoke, rejoin, then the second round assigns it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cooperative_rebalance_revokes_only_moved_partitions() {
+    use std::sync::{Arc, Mutex};
+    use weir_client::RebalanceListener;
+    struct Log(Arc<Mutex<Vec<String>>>);
+    impl RebalanceListener for Log {
+        fn on_partitions_revoked(&mut self, p: &[TopicPartition]) {
+            self.0.lock().unwrap().push(format!("revoked {}", p.len()));
+        }
+        fn on_partitions_assigned(&mut self, p: &[TopicPartition]) {
+            self.0.lock().unwrap().push(format!("assigned {}", p.len()));
+        }
+    }
+    let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
+    topic(&b, "coop", 2).await;
+    let props = [
+        ("group.id", "coop"),
+        ("heartbeat.interval.ms", "100"),
+        ("partition.assignment.strategy", "cooperative-sticky"),
+    ];
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut c1 = Consumer::new(consumer_config(&b, &props)).await.unwrap();
+    c1.subscribe_with_listener(vec!["coop".into()], Box::new(Log(log.clone())))
+        .await
+        .unwrap();
+    c1.poll(Duration::from_millis(100)).await.unwrap();
+    assert_eq!(*log.lock().unwrap(), ["assigned 2"]);
+    let kept_before = c1.assignment();
+    let second = tokio::spawn({
+        let config = consumer_config(&b, &props);
+        async move {
+            let mut c2 = Consumer::new(config).await.unwrap();
+            c2.subscribe(vec!["coop".into()]).await.unwrap();
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while c2.assignment().len() != 1 {
+                assert!(Instant::now() < deadline);
+                c2.poll(Duration::from_millis(100)).await.unwrap();
+            }
+            c2
+        }
+    });
+    // c1 keeps polling: it takes part in both rounds.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while c1.assignment().len() != 1 || !second.is_finished() {
+        assert!(Instant::now() < deadline);
+        c1.poll(Duration::from_millis(100)).await.unwrap();
+    }
+    let c2 = second.await.unwrap();
+    let log_now = log.lock().unwrap().clone();
+    assert!(log_now.contains(&"revoked 1".to_string()), "{log_now:?}");
+    assert!(!log_now.contains(&"revoked 2".to_string()), "{log_now:?}");
+    assert!(kept_before.contains(&c1.assignment()[0]));
+    assert_ne!(c1.assignment(), c2.assignment());
+    c2.close().await.unwrap();
+    c1.close().await.unwrap();
+}

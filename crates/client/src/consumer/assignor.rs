@@ -1,5 +1,6 @@
 //! Client-side partition assignors, exactly as Kafka's Java client defines them: the group
-//! leader runs one over every member's subscription.
+//! leader runs one over every member's subscription. `range` and `roundrobin` are here;
+//! `sticky` and `cooperative-sticky` in [`super::sticky_assignor`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -11,6 +12,12 @@ pub struct MemberSubscription {
     pub member_id: String,
     pub group_instance_id: Option<String>,
     pub topics: Vec<String>,
+    /// The partitions the member owned in its last generation (sticky assignors only): from
+    /// `owned_partitions` of the subscription (`cooperative-sticky`) or the `sticky`
+    /// assignor's user data.
+    pub owned_partitions: Vec<TopicPartition>,
+    /// The generation those partitions were owned in; -1 when unknown.
+    pub generation: i32,
 }
 
 /// Kafka's `MemberInfo` order: members with a `group.instance.id` first, by that id; then the
@@ -27,15 +34,22 @@ fn member_order(a: &MemberSubscription, b: &MemberSubscription) -> std::cmp::Ord
 /// Assignment per member id. Every member appears, possibly with no partitions.
 pub type Assignment = BTreeMap<String, Vec<TopicPartition>>;
 
-/// Runs the assignor called `name` (`range` or `roundrobin`).
+/// Assignor names this client implements, as Kafka spells them.
+pub const ASSIGNORS: [&str; 4] = ["range", "roundrobin", "sticky", "cooperative-sticky"];
+
+/// Runs the assignor called `name` (one of [`ASSIGNORS`]). `members` are in JoinGroup order
+/// (the sticky assignors depend on it, as Java's do).
 pub fn assign(
     name: &str,
     members: &[MemberSubscription],
     partitions_per_topic: &HashMap<String, i32>,
 ) -> Option<Assignment> {
+    use super::sticky_assignor::sticky;
     match name {
         "range" => Some(range(members, partitions_per_topic)),
         "roundrobin" => Some(round_robin(members, partitions_per_topic)),
+        "sticky" => Some(sticky(members, partitions_per_topic, false)),
+        "cooperative-sticky" => Some(sticky(members, partitions_per_topic, true)),
         _ => None,
     }
 }
@@ -127,6 +141,8 @@ mod tests {
             member_id: id.into(),
             group_instance_id: None,
             topics: topics.iter().map(|t| t.to_string()).collect(),
+            owned_partitions: Vec::new(),
+            generation: -1,
         }
     }
 

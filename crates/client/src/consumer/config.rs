@@ -63,7 +63,9 @@ pub struct ConsumerConfig {
     pub heartbeat_interval: Duration,
     /// `max.poll.interval.ms` (300000): the rebalance timeout sent with JoinGroup.
     pub max_poll_interval: Duration,
-    /// `partition.assignment.strategy` (range, roundrobin), in preference order.
+    /// `partition.assignment.strategy` (default range, roundrobin), in preference order, from
+    /// `range`, `roundrobin`, `sticky` and `cooperative-sticky` (or the Java class names).
+    /// Rebalances are cooperative when `cooperative-sticky` is the only one listed.
     pub assignment_strategy: Vec<String>,
     /// `check.crcs` is always on; `allow.auto.create.topics` (false for the consumer here).
     pub allow_auto_create_topics: bool,
@@ -148,10 +150,16 @@ impl ConsumerConfig {
                     let short = match s.rsplit('.').next().unwrap_or(s) {
                         "RangeAssignor" => "range",
                         "RoundRobinAssignor" => "roundrobin",
+                        "StickyAssignor" => "sticky",
+                        "CooperativeStickyAssignor" => "cooperative-sticky",
                         other => other,
                     };
-                    if !matches!(short, "range" | "roundrobin") {
-                        return Err(invalid(key, value, "supported: range, roundrobin"));
+                    if !crate::consumer::assignor::ASSIGNORS.contains(&short) {
+                        return Err(invalid(
+                            key,
+                            value,
+                            "supported: range, roundrobin, sticky, cooperative-sticky",
+                        ));
                     }
                     names.push(short.to_string());
                 }

@@ -10,6 +10,7 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use weir_protocol::kafka_protocol::messages::consumer_protocol_assignment::TopicPartition as AssignedTopic;
+use weir_protocol::kafka_protocol::messages::consumer_protocol_subscription::TopicPartition as OwnedTopic;
 use weir_protocol::kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use weir_protocol::kafka_protocol::messages::leave_group_request::MemberIdentity;
 use weir_protocol::kafka_protocol::messages::offset_commit_request::{
@@ -29,6 +30,7 @@ use weir_protocol::ResponseError;
 
 use super::assignor::{self, MemberSubscription};
 use super::config::ConsumerConfig;
+use super::sticky_assignor;
 use super::TopicPartition;
 use crate::cluster::Cluster;
 use crate::connection::BrokerConnection;
@@ -58,13 +60,24 @@ fn encode_versioned<T: Encodable>(
 
 pub(crate) fn decode_versioned<T: Decodable>(
     what: &'static str,
-    mut b: Bytes,
+    b: Bytes,
 ) -> Result<T, ClientError> {
+    decode_with_version(what, b).map(|(_, t)| t)
+}
+
+/// Decodes a consumer protocol message and says which version it was (newer versions are
+/// read as the newest this client knows, as Kafka's forward compatibility rule allows).
+fn decode_with_version<T: Decodable>(
+    what: &'static str,
+    mut b: Bytes,
+) -> Result<(i16, T), ClientError> {
     if b.len() < 2 {
         return Err(codec(what, "too short"));
     }
     let version = b.get_i16().clamp(0, 3);
-    T::decode(&mut b, version).map_err(|e| codec(what, e))
+    T::decode(&mut b, version)
+        .map(|t| (version, t))
+        .map_err(|e| codec(what, e))
 }
 
 /// Membership state of one consumer in its group.
@@ -81,6 +94,10 @@ pub(crate) struct Group {
     pub member_id: String,
     pub generation: i32,
     pub subscription: Vec<String>,
+    /// The assignment of the last completed join and its generation: the `sticky` assignor's
+    /// user data and the `cooperative-sticky` generation.
+    last_assignment: Vec<TopicPartition>,
+    last_generation: i32,
     /// Set by the heartbeat task (or a failed commit) when the member must rejoin.
     pub rejoin: Arc<AtomicBool>,
     pub wake: Arc<Notify>,
@@ -114,6 +131,8 @@ impl Group {
             member_id: String::new(),
             generation: -1,
             subscription: Vec::new(),
+            last_assignment: Vec::new(),
+            last_generation: -1,
             rejoin: Arc::new(AtomicBool::new(true)),
             wake: Arc::new(Notify::new()),
             heartbeat: None,
@@ -154,16 +173,63 @@ impl Group {
         }
     }
 
-    /// Joins (or rejoins) the group and returns this member's assignment.
-    pub async fn join(&mut self) -> Result<Vec<TopicPartition>, ClientError> {
+    /// The JoinGroup metadata for assignor `protocol`: a ConsumerProtocolSubscription v3
+    /// (as the Java consumer sends) with the partitions still `owned` (cooperative rebalancing
+    /// keeps them across the join), the generation, and the assignor's user data.
+    fn subscription_metadata(
+        &self,
+        protocol: &str,
+        owned: &[TopicPartition],
+    ) -> Result<Bytes, ClientError> {
+        let user_data = match protocol {
+            "sticky" => Some(sticky_assignor::encode_sticky_user_data(
+                &self.last_assignment,
+                self.last_generation,
+            )),
+            "cooperative-sticky" => {
+                Some(Bytes::copy_from_slice(&self.last_generation.to_be_bytes()))
+            }
+            _ => None,
+        };
+        let mut by_topic: BTreeMap<&str, Vec<i32>> = BTreeMap::new();
+        for tp in owned {
+            by_topic.entry(&tp.topic).or_default().push(tp.partition);
+        }
+        let subscription = ConsumerProtocolSubscription::default()
+            .with_topics(self.subscription.iter().map(|t| s(t)).collect())
+            .with_user_data(user_data)
+            .with_owned_partitions(
+                by_topic
+                    .into_iter()
+                    .map(|(t, ps)| {
+                        OwnedTopic::default()
+                            .with_topic(TopicName(s(t)))
+                            .with_partitions(ps)
+                    })
+                    .collect(),
+            )
+            .with_generation_id(self.generation)
+            .with_rack_id(None);
+        encode_versioned("ConsumerProtocolSubscription", &subscription, 3)
+    }
+
+    /// Joins (or rejoins) the group and returns this member's assignment. `owned`: the
+    /// partitions this member keeps through the rebalance (cooperative protocol; empty for
+    /// eager ones, which give everything up first).
+    pub async fn join(
+        &mut self,
+        owned: &[TopicPartition],
+    ) -> Result<Vec<TopicPartition>, ClientError> {
         self.stop_heartbeat();
         self.rejoin.store(false, Ordering::Release);
-        let metadata = encode_versioned(
-            "ConsumerProtocolSubscription",
-            &ConsumerProtocolSubscription::default()
-                .with_topics(self.subscription.iter().map(|t| s(t)).collect()),
-            0,
-        )?;
+        let mut protocols = Vec::new();
+        for name in &self.strategies {
+            protocols.push(
+                JoinGroupRequestProtocol::default()
+                    .with_name(s(name))
+                    .with_metadata(self.subscription_metadata(name, owned)?),
+            );
+        }
         let mut attempts = 0u32;
         loop {
             attempts += 1;
@@ -191,16 +257,7 @@ impl Group {
                 .with_member_id(s(&self.member_id))
                 .with_group_instance_id(self.instance_id.as_deref().map(s))
                 .with_protocol_type(s("consumer"))
-                .with_protocols(
-                    self.strategies
-                        .iter()
-                        .map(|n| {
-                            JoinGroupRequestProtocol::default()
-                                .with_name(s(n))
-                                .with_metadata(metadata.clone())
-                        })
-                        .collect(),
-                );
+                .with_protocols(protocols.clone());
             let join = match conn.send(&request).await {
                 Ok(r) => r,
                 Err(e) if e.is_retriable() => {
@@ -290,6 +347,8 @@ impl Group {
                 }
             }
             mine.sort();
+            self.last_assignment = mine.clone();
+            self.last_generation = self.generation;
             self.start_heartbeat(conn);
             return Ok(mine);
         }
@@ -302,12 +361,42 @@ impl Group {
     ) -> Result<Vec<SyncGroupRequestAssignment>, ClientError> {
         let mut subs = Vec::new();
         for m in members {
-            let sub: ConsumerProtocolSubscription =
-                decode_versioned("ConsumerProtocolSubscription", m.metadata.clone())?;
+            let (version, sub): (i16, ConsumerProtocolSubscription) =
+                decode_with_version("ConsumerProtocolSubscription", m.metadata.clone())?;
+            let field_owned: Vec<TopicPartition> = sub
+                .owned_partitions
+                .iter()
+                .flat_map(|t| {
+                    t.partitions
+                        .iter()
+                        .map(|&p| TopicPartition::new(t.topic.0.to_string(), p))
+                })
+                .collect();
+            let user_data = sub.user_data.as_deref().unwrap_or_default();
+            // Where each sticky assignor reads the previous assignment and its generation
+            // (Kafka's memberData): `sticky` from its user data only (an eager member owns
+            // nothing when it joins); `cooperative-sticky` from the subscription, the
+            // generation from the v2+ field or else its user data.
+            let (owned_partitions, generation) = match protocol {
+                "sticky" => sticky_assignor::decode_sticky_user_data(user_data).unwrap_or_default(),
+                "cooperative-sticky" => {
+                    let generation = if version >= 2 && sub.generation_id >= 0 {
+                        sub.generation_id
+                    } else {
+                        user_data
+                            .first_chunk::<4>()
+                            .map_or(-1, |b| i32::from_be_bytes(*b))
+                    };
+                    (field_owned, generation)
+                }
+                _ => (field_owned, -1),
+            };
             subs.push(MemberSubscription {
                 member_id: m.member_id.to_string(),
                 group_instance_id: m.group_instance_id.as_ref().map(|g| g.to_string()),
                 topics: sub.topics.iter().map(|t| t.to_string()).collect(),
+                owned_partitions,
+                generation,
             });
         }
         let mut new_topic = false;

@@ -30,6 +30,7 @@ mod fetch;
 mod group;
 pub mod group_admin;
 pub mod group_metadata;
+pub mod sticky_assignor;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -387,7 +388,35 @@ impl Consumer {
         self.last_auto_commit = Instant::now();
     }
 
+    /// Whether rebalances are cooperative (KIP-429): only when every configured assignor
+    /// supports it, as in Kafka, which here means `cooperative-sticky` alone.
+    fn cooperative(&self) -> bool {
+        self.config
+            .assignment_strategy
+            .iter()
+            .all(|a| a == "cooperative-sticky")
+    }
+
+    fn notify_listener(&mut self, revoked: bool, partitions: &[TopicPartition]) {
+        if let Some(l) = self.listener.as_mut() {
+            let l = match l.get_mut() {
+                Ok(l) => l,
+                Err(p) => p.into_inner(),
+            };
+            if revoked {
+                l.on_partitions_revoked(partitions);
+            } else {
+                l.on_partitions_assigned(partitions);
+            }
+        }
+    }
+
     /// Rejoins the group when the heartbeat (or a commit) asked for it.
+    ///
+    /// Eager protocols give every partition up before joining. The cooperative one keeps
+    /// fetching its partitions through the join, sends them as owned, then gives up only the
+    /// ones the new assignment moves elsewhere and rejoins at once, so that the second
+    /// rebalance can hand those to their new owners.
     async fn maybe_rejoin(&mut self) -> Result<(), ClientError> {
         let needed = self.subscribed
             && self
@@ -401,23 +430,47 @@ impl Consumer {
         if !self.parts.is_empty() {
             self.auto_commit(true).await;
         }
-        if self.group.as_ref().is_some_and(|g| g.generation >= 0) {
-            self.revoke_all();
-        }
+        let cooperative = self.cooperative();
+        let owned: Vec<TopicPartition> = if cooperative {
+            self.parts.keys().cloned().collect()
+        } else {
+            if self.group.as_ref().is_some_and(|g| g.generation >= 0) {
+                self.revoke_all();
+            }
+            Vec::new()
+        };
         let Some(group) = self.group.as_mut() else {
             return Ok(());
         };
-        let assignment = group.join().await?;
-        // Every partition starts over from the committed offsets of the new generation.
-        self.parts.clear();
-        self.set_assignment(assignment).await?;
-        if let Some(l) = self.listener.as_mut() {
+        let assignment = group.join(&owned).await?;
+        if !cooperative {
+            // Every partition starts over from the committed offsets of the new generation.
+            self.parts.clear();
+            self.set_assignment(assignment).await?;
             let assigned: Vec<TopicPartition> = self.parts.keys().cloned().collect();
-            match l.get_mut() {
-                Ok(l) => l.on_partitions_assigned(&assigned),
-                Err(p) => p.into_inner().on_partitions_assigned(&assigned),
+            self.notify_listener(false, &assigned);
+            return Ok(());
+        }
+        let new: HashSet<&TopicPartition> = assignment.iter().collect();
+        let revoked: Vec<TopicPartition> = owned
+            .iter()
+            .filter(|tp| !new.contains(tp))
+            .cloned()
+            .collect();
+        let added: Vec<TopicPartition> = assignment
+            .iter()
+            .filter(|tp| !self.parts.contains_key(tp))
+            .cloned()
+            .collect();
+        if !revoked.is_empty() {
+            self.notify_listener(true, &revoked);
+            if let Some(g) = self.group.as_ref() {
+                g.rejoin.store(true, std::sync::atomic::Ordering::Release);
             }
         }
+        // Partitions kept keep their positions and buffers.
+        self.set_assignment(assignment).await?;
+        self.notify_listener(false, &added);
         Ok(())
     }
 
