@@ -11,6 +11,8 @@ Phases (one partition, 1 KiB records):
   consume   assign partition 0 from the beginning, large fetch sizes, read it all back
   kcat      the same read with kcat (C librdkafka 2.0.2, output to a pipe), if installed:
             shows what the broker serves without the Python client's per-message cost
+  C client  the same read with bench/rdkafka_consume.c (librdkafka's C API, counting only),
+            if librdkafka-dev and gcc are installed: the least client cost per record
   latency   --rate records/s for --latency-seconds; the producer puts time.time_ns() in the
             value, a consumer in another process computes receive - send (first second dropped)
 Broker CPU is utime+stime of its pid from /proc/PID/stat; peak RSS is VmHWM from /proc/PID/status.
@@ -40,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGETS = {  # from the issue's "How fast"
     "produce_MBps": (">=", 600), "consume_MBps": (">=", 1000), "kcat_consume_MBps": (">=", 1000),
+    "c_consume_MBps": (">=", 1000), "c_consume_cpu_s_per_GB": ("<=", 0.2),
     "produce_cpu_s_per_GB": ("<=", 0.5), "consume_cpu_s_per_GB": ("<=", 0.2),
     "kcat_consume_cpu_s_per_GB": ("<=", 0.2),
     "latency_p99_ms": ("<", 5), "broker_peak_rss_MiB": ("<", 256),
@@ -192,6 +195,23 @@ def kcat_consume_phase(bootstrap, topic, expected):
     return n, elapsed
 
 
+def c_consume_phase(bootstrap, topic, expected, build_dir):
+    """The same read with bench/rdkafka_consume.c (librdkafka's C API, nothing done per
+    message but counting): the broker's serving rate with the least client cost. Returns
+    (records, bytes, seconds) or None when librdkafka-dev or gcc is missing."""
+    if shutil.which("gcc") is None or not Path("/usr/include/librdkafka/rdkafka.h").exists():
+        return None
+    exe = Path(build_dir) / "rdkafka_consume"
+    subprocess.run(["gcc", "-O2", "-o", str(exe), str(REPO / "bench" / "rdkafka_consume.c"), "-lrdkafka"],
+                   check=True)
+    proc = subprocess.run([str(exe), bootstrap, topic, str(expected)], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=330)
+    if proc.returncode != 0:
+        raise RuntimeError(f"rdkafka_consume failed: {proc.stderr.decode(errors='replace')[-500:]}")
+    r = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return r["records"], r["bytes"], r["seconds"]
+
+
 def latency_consumer(bootstrap, topic, expected, timeout_s, out):
     """Runs in its own process: reads `expected` records from offset 0, returns latencies (ns)."""
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": "weir-bench-latency",
@@ -258,6 +278,8 @@ def print_table(result):
         ("broker CPU per GB consumed", "consume_cpu_s_per_GB", "CPU-s/GB"),
         ("consume throughput, kcat", "kcat_consume_MBps", "MB/s"),
         ("broker CPU/GB consumed, kcat", "kcat_consume_cpu_s_per_GB", "CPU-s/GB"),
+        ("consume throughput, C client", "c_consume_MBps", "MB/s"),
+        ("broker CPU/GB consumed, C", "c_consume_cpu_s_per_GB", "CPU-s/GB"),
         ("e2e latency p50", "latency_p50_ms", "ms"),
         ("e2e latency p99", "latency_p99_ms", "ms"),
         ("e2e latency p99.9", "latency_p999_ms", "ms"),
@@ -310,6 +332,11 @@ def main():
             if kcat_result:
                 print(f"kcat consumed {kcat_result[0]:,} records in {kcat_result[1]:.1f}s", file=sys.stderr)
 
+            c_result = c_consume_phase(bootstrap, "bench", n + 1, tmp)
+            cpu4 = cpu_seconds(broker.pid)
+            if c_result:
+                print(f"C client consumed {c_result[0]:,} records in {c_result[2]:.1f}s", file=sys.stderr)
+
             latency = latency_phase(bootstrap, "latency", args.rate, args.latency_seconds, args.record_size)
             result = {
                 "records": n, "record_size": args.record_size, "bytes": nbytes,
@@ -320,6 +347,9 @@ def main():
                 **({"kcat_consume_MBps": kcat_result[0] * args.record_size / kcat_result[1] / 1e6,
                     "kcat_consume_cpu_s_per_GB": (cpu3 - cpu2) / (kcat_result[0] * args.record_size / 1e9)}
                    if kcat_result else {}),
+                **({"c_consume_MBps": c_result[1] / c_result[2] / 1e6,
+                    "c_consume_cpu_s_per_GB": (cpu4 - cpu3) / (c_result[1] / 1e9)}
+                   if c_result else {}),
                 **latency,
                 "broker_peak_rss_MiB": status_kib(broker.pid, "VmHWM") / 1024,
                 "broker_rss_end_MiB": status_kib(broker.pid, "VmRSS") / 1024,
