@@ -72,7 +72,7 @@ pub use config::ClientConfig;
 pub use consumer::assignor::MemberSubscription;
 pub use consumer::config::{ConsumerConfig, IsolationLevel, OffsetReset};
 pub use consumer::group_metadata::ConsumerGroupMetadata;
-pub use consumer::{Consumer, ConsumerRecord, RebalanceListener, TopicPartition};
+pub use consumer::{CommitFuture, Consumer, ConsumerRecord, RebalanceListener, TopicPartition};
 pub use error::ClientError;
 pub use metadata::{BrokerInfo, ClusterMetadata, PartitionMetadata, TopicMetadata};
 pub use producer::config::{Acks, Compression, ProducerConfig};

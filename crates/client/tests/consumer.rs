@@ -445,3 +445,84 @@ async fn cooperative_rebalance_revokes_only_moved_partitions() {
     c2.close().await.unwrap();
     c1.close().await.unwrap();
 }
+
+/// A pattern subscription takes every matching topic, and a matching topic created later once
+/// the metadata is looked up again (`metadata.max.age.ms`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pattern_subscription_follows_new_topics() {
+    let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
+    topic(&b, "metrics-a", 2).await;
+    topic(&b, "metrics-b", 1).await;
+    topic(&b, "logs", 1).await;
+    produce(&b, "metrics-a", 2, 10, "none").await;
+    produce(&b, "logs", 1, 10, "none").await;
+    let props = [
+        ("group.id", "pat"),
+        ("auto.offset.reset", "earliest"),
+        ("metadata.max.age.ms", "300"),
+        ("heartbeat.interval.ms", "100"),
+    ];
+    let mut c = Consumer::new(consumer_config(&b, &props)).await.unwrap();
+    assert!(c.subscribe_pattern("metrics-(").await.is_err());
+    c.subscribe_pattern("metrics-.*").await.unwrap();
+    let records = poll_n(&mut c, 10).await;
+    assert!(records.iter().all(|r| &*r.topic == "metrics-a"));
+    let topics: Vec<String> = c.assignment().iter().map(|tp| tp.to_string()).collect();
+    assert_eq!(topics, ["metrics-a-0", "metrics-a-1", "metrics-b-0"]);
+    topic(&b, "metrics-c", 1).await;
+    produce(&b, "metrics-c", 1, 5, "none").await;
+    let records = poll_n(&mut c, 5).await;
+    assert!(
+        records.iter().all(|r| &*r.topic == "metrics-c"),
+        "{records:?}"
+    );
+    assert!(c
+        .assignment()
+        .contains(&TopicPartition::new("metrics-c", 0)));
+    c.close().await.unwrap();
+}
+
+/// commit_async sends the commit and returns; the future and the callback report the outcome.
+#[tokio::test]
+async fn async_commits_with_future_and_callback() {
+    let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
+    topic(&b, "ac", 1).await;
+    produce(&b, "ac", 1, 20, "none").await;
+    let props = [
+        ("group.id", "ac"),
+        ("auto.offset.reset", "earliest"),
+        ("enable.auto.commit", "false"),
+        ("max.poll.records", "5"),
+    ];
+    let mut c = Consumer::new(consumer_config(&b, &props)).await.unwrap();
+    c.subscribe(vec!["ac".into()]).await.unwrap();
+    let tp = TopicPartition::new("ac", 0);
+    poll_n(&mut c, 5).await;
+    let position = c.position(&tp).await.unwrap();
+    // Several commits in flight at once are answered in order: the last one wins.
+    let first = c.commit_offsets_async(&[(tp.clone(), 1)]).await.unwrap();
+    let second = c.commit_async().await.unwrap();
+    first.await.unwrap();
+    second.await.unwrap();
+    assert_eq!(
+        c.committed(std::slice::from_ref(&tp)).await.unwrap()[0].1,
+        Some(position)
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    c.commit_offsets_async(&[(tp.clone(), 3)])
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    c.commit_async_with_callback(move |r| {
+        let _ = tx.send(r);
+    })
+    .await
+    .unwrap();
+    rx.await.unwrap().unwrap();
+    assert_eq!(
+        c.committed(std::slice::from_ref(&tp)).await.unwrap()[0].1,
+        Some(position)
+    );
+    c.close().await.unwrap();
+}

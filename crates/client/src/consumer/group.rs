@@ -22,8 +22,8 @@ use weir_protocol::kafka_protocol::messages::offset_fetch_request::{
 use weir_protocol::kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use weir_protocol::kafka_protocol::messages::{
     ApiKey, ConsumerProtocolAssignment, ConsumerProtocolSubscription, GroupId, HeartbeatRequest,
-    JoinGroupRequest, LeaveGroupRequest, OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest,
-    TopicName,
+    JoinGroupRequest, LeaveGroupRequest, OffsetCommitRequest, OffsetCommitResponse,
+    OffsetFetchRequest, SyncGroupRequest, TopicName,
 };
 use weir_protocol::kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use weir_protocol::ResponseError;
@@ -100,6 +100,8 @@ pub(crate) struct Group {
     last_generation: i32,
     /// Set by the heartbeat task (or a failed commit) when the member must rejoin.
     pub rejoin: Arc<AtomicBool>,
+    /// Set when an async commit saw a coordinator error: look the coordinator up again.
+    coordinator_lost: Arc<AtomicBool>,
     pub wake: Arc<Notify>,
     heartbeat: Option<JoinHandle<()>>,
 }
@@ -114,6 +116,49 @@ impl Drop for Group {
 
 fn kafka_error(code: i16) -> Option<ResponseError> {
     ResponseError::try_from_code(code)
+}
+
+fn is_coordinator_error(e: ResponseError) -> bool {
+    matches!(
+        e,
+        ResponseError::NotCoordinator
+            | ResponseError::CoordinatorNotAvailable
+            | ResponseError::CoordinatorLoadInProgress
+    )
+}
+
+/// Reads an OffsetCommit answer; errors that mean the member left the generation ask for a
+/// rejoin.
+struct CommitOutcome {
+    group_id: String,
+    rejoin: Arc<AtomicBool>,
+    coordinator_lost: Arc<AtomicBool>,
+}
+
+impl CommitOutcome {
+    fn check(&self, response: &OffsetCommitResponse) -> Result<(), ClientError> {
+        let error = response
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .find_map(|p| kafka_error(p.error_code));
+        let Some(e) = error else {
+            return Ok(());
+        };
+        if matches!(
+            e,
+            ResponseError::RebalanceInProgress
+                | ResponseError::IllegalGeneration
+                | ResponseError::UnknownMemberId
+                | ResponseError::FencedInstanceId
+        ) {
+            self.rejoin.store(true, Ordering::Release);
+        }
+        Err(ClientError::Kafka {
+            context: format!("commit offsets of group {}", self.group_id),
+            error: e,
+        })
+    }
 }
 
 impl Group {
@@ -134,6 +179,7 @@ impl Group {
             last_assignment: Vec::new(),
             last_generation: -1,
             rejoin: Arc::new(AtomicBool::new(true)),
+            coordinator_lost: Arc::new(AtomicBool::new(false)),
             wake: Arc::new(Notify::new()),
             heartbeat: None,
         }
@@ -142,6 +188,9 @@ impl Group {
     pub(crate) async fn coordinator(
         &mut self,
     ) -> Result<(i32, Arc<BrokerConnection>), ClientError> {
+        if self.coordinator_lost.swap(false, Ordering::AcqRel) {
+            self.coordinator = None;
+        }
         if let Some(node) = self.coordinator {
             match self.cluster.connection(node).await {
                 Ok(c) => return Ok((node, c)),
@@ -155,12 +204,7 @@ impl Group {
     }
 
     fn coordinator_error(&mut self, e: ResponseError) -> bool {
-        if matches!(
-            e,
-            ResponseError::NotCoordinator
-                | ResponseError::CoordinatorNotAvailable
-                | ResponseError::CoordinatorLoadInProgress
-        ) {
+        if is_coordinator_error(e) {
             self.coordinator = None;
             return true;
         }
@@ -615,6 +659,83 @@ impl Group {
         if offsets.is_empty() {
             return Ok(());
         }
+        let request = self.commit_request(offsets);
+        let mut last = None;
+        for _ in 0..10 {
+            let (_, conn) = match self.coordinator().await {
+                Ok(c) => c,
+                Err(e) if e.is_retriable() => {
+                    tokio::time::sleep(self.retry_backoff).await;
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let response = match conn.send(&request).await {
+                Ok(r) => r,
+                Err(e) if e.is_retriable() => {
+                    self.coordinator = None;
+                    last = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match self.commit_outcome().check(&response) {
+                Ok(()) => return Ok(()),
+                Err(e) if e.kafka_error().is_some_and(|k| self.coordinator_error(k)) => {
+                    last = Some(e);
+                    tokio::time::sleep(self.retry_backoff).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or(ClientError::Kafka {
+            context: format!("commit offsets of group {}", self.group_id),
+            error: ResponseError::CoordinatorNotAvailable,
+        }))
+    }
+
+    /// Sends an OffsetCommit without waiting: the returned future yields the outcome (no
+    /// retries, as Kafka's `commitAsync`; a coordinator error makes the next request look the
+    /// coordinator up again). Commits sent one after the other are answered in order.
+    pub async fn commit_async(
+        &mut self,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<
+        impl std::future::Future<Output = Result<(), ClientError>> + Send + 'static,
+        ClientError,
+    > {
+        let pending = if offsets.is_empty() {
+            None
+        } else {
+            let request = self.commit_request(offsets);
+            let (_, conn) = self.coordinator().await?;
+            Some(conn.enqueue(&request)?)
+        };
+        let outcome = self.commit_outcome();
+        Ok(async move {
+            let Some(pending) = pending else {
+                return Ok(());
+            };
+            let result = pending.wait().await.and_then(|r| outcome.check(&r));
+            if let Err(e) = &result {
+                if e.kafka_error().is_none_or(is_coordinator_error) {
+                    outcome.coordinator_lost.store(true, Ordering::Release);
+                }
+            }
+            result
+        })
+    }
+
+    fn commit_outcome(&self) -> CommitOutcome {
+        CommitOutcome {
+            group_id: self.group_id.clone(),
+            rejoin: self.rejoin.clone(),
+            coordinator_lost: self.coordinator_lost.clone(),
+        }
+    }
+
+    fn commit_request(&self, offsets: &[(TopicPartition, i64)]) -> OffsetCommitRequest {
         let mut by_topic: BTreeMap<&str, Vec<(i32, i64)>> = BTreeMap::new();
         for (tp, o) in offsets {
             by_topic
@@ -622,7 +743,7 @@ impl Group {
                 .or_default()
                 .push((tp.partition, *o));
         }
-        let request = OffsetCommitRequest::default()
+        OffsetCommitRequest::default()
             .with_group_id(GroupId(s(&self.group_id)))
             .with_generation_id_or_member_epoch(self.generation)
             .with_member_id(s(&self.member_id))
@@ -646,58 +767,7 @@ impl Group {
                             )
                     })
                     .collect(),
-            );
-        let mut last = None;
-        for _ in 0..10 {
-            let (_, conn) = match self.coordinator().await {
-                Ok(c) => c,
-                Err(e) if e.is_retriable() => {
-                    tokio::time::sleep(self.retry_backoff).await;
-                    last = Some(e);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let response = match conn.send(&request).await {
-                Ok(r) => r,
-                Err(e) if e.is_retriable() => {
-                    self.coordinator = None;
-                    last = Some(e);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            let error = response
-                .topics
-                .iter()
-                .flat_map(|t| t.partitions.iter())
-                .find_map(|p| kafka_error(p.error_code));
-            match error {
-                None => return Ok(()),
-                Some(e) if self.coordinator_error(e) => {
-                    tokio::time::sleep(self.retry_backoff).await;
-                }
-                Some(e) => {
-                    if matches!(
-                        e,
-                        ResponseError::RebalanceInProgress
-                            | ResponseError::IllegalGeneration
-                            | ResponseError::UnknownMemberId
-                            | ResponseError::FencedInstanceId
-                    ) {
-                        self.rejoin.store(true, Ordering::Release);
-                    }
-                    return Err(ClientError::Kafka {
-                        context: format!("commit offsets of group {}", self.group_id),
-                        error: e,
-                    });
-                }
-            }
-        }
-        Err(last.unwrap_or(ClientError::Kafka {
-            context: format!("commit offsets of group {}", self.group_id),
-            error: ResponseError::CoordinatorNotAvailable,
-        }))
+            )
     }
 
     /// Leaves the group (static members stay, as in Kafka).

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod assignor;
+mod commit_future;
 pub mod config;
 mod fetch;
 mod group;
@@ -47,6 +48,7 @@ use weir_protocol::ResponseError;
 
 use crate::cluster::Cluster;
 use crate::ClientError;
+pub use commit_future::CommitFuture;
 use config::{ConsumerConfig, OffsetReset};
 use fetch::{FetchDone, FetchedPartition};
 use group::Group;
@@ -167,6 +169,10 @@ pub struct Consumer {
     /// Whether the assignment comes from the group (`subscribe`) rather than `assign`.
     subscribed: bool,
     last_auto_commit: Instant,
+    /// A pattern subscription: topics matching it, looked up again every
+    /// `metadata.max.age.ms`.
+    pattern: Option<regex::Regex>,
+    last_pattern_check: Instant,
     listener: Option<std::sync::Mutex<Box<dyn RebalanceListener>>>,
 }
 
@@ -197,6 +203,8 @@ impl Consumer {
             group,
             subscribed: false,
             last_auto_commit: Instant::now(),
+            pattern: None,
+            last_pattern_check: Instant::now(),
             listener: None,
             cluster,
             config,
@@ -252,27 +260,89 @@ impl Consumer {
     /// Joins the group (`group.id` needed) with a subscription to `topics`; the assignment
     /// comes from the group leader's assignor at the next `poll`.
     pub async fn subscribe(&mut self, topics: Vec<String>) -> Result<(), ClientError> {
-        let Some(group) = self.group.as_mut() else {
+        if self.group.is_none() {
             return Err(crate::config::invalid(
                 "group.id",
                 "",
                 "subscribe needs a group.id",
             ));
-        };
+        }
         let mut topics = topics;
         topics.sort();
         topics.dedup();
         if topics.is_empty() {
             return self.unsubscribe().await;
         }
+        self.pattern = None;
+        self.set_subscription(topics);
+        Ok(())
+    }
+
+    /// Replaces the group subscription, asking for a rejoin if it changed.
+    fn set_subscription(&mut self, topics: Vec<String>) {
+        let Some(group) = self.group.as_mut() else {
+            return;
+        };
         for t in &topics {
             self.cluster.add_topic(t);
         }
-        group.subscription = topics;
-        group
-            .rejoin
-            .store(true, std::sync::atomic::Ordering::Release);
+        if group.subscription != topics || !self.subscribed {
+            group.subscription = topics;
+            group
+                .rejoin
+                .store(true, std::sync::atomic::Ordering::Release);
+            group.wake.notify_one();
+        }
         self.subscribed = true;
+    }
+
+    /// Joins the group (`group.id` needed) subscribed to every topic whose whole name matches
+    /// `pattern` (a `regex` crate expression, as Java's `Pattern` for the usual syntax;
+    /// internal topics excluded). The match is redone every `metadata.max.age.ms`: topics
+    /// created or deleted later join or leave the subscription, which rebalances the group.
+    pub async fn subscribe_pattern(&mut self, pattern: &str) -> Result<(), ClientError> {
+        if self.group.is_none() {
+            return Err(crate::config::invalid(
+                "group.id",
+                "",
+                "subscribe needs a group.id",
+            ));
+        }
+        let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| crate::config::invalid("pattern", pattern, e.to_string()))?;
+        self.pattern = Some(regex);
+        self.match_pattern().await
+    }
+
+    /// Like [`Consumer::subscribe_pattern`], with callbacks around every rebalance.
+    pub async fn subscribe_pattern_with_listener(
+        &mut self,
+        pattern: &str,
+        listener: Box<dyn RebalanceListener>,
+    ) -> Result<(), ClientError> {
+        self.subscribe_pattern(pattern).await?;
+        self.listener = Some(std::sync::Mutex::new(listener));
+        Ok(())
+    }
+
+    /// Matches the pattern against every topic in the cluster.
+    async fn match_pattern(&mut self) -> Result<(), ClientError> {
+        let Some(pattern) = self.pattern.clone() else {
+            return Ok(());
+        };
+        self.last_pattern_check = Instant::now();
+        let all = self.cluster.fetch_metadata(None, false).await?;
+        let mut topics: Vec<String> = all
+            .topics
+            .values()
+            .filter(|t| !t.is_internal && t.error.is_none() && pattern.is_match(&t.name))
+            .map(|t| t.name.clone())
+            .collect();
+        topics.sort();
+        for t in &topics {
+            self.cluster.add_topic(t);
+        }
+        self.set_subscription(topics);
         Ok(())
     }
 
@@ -299,6 +369,7 @@ impl Consumer {
 
     /// Leaves the group and drops the assignment.
     pub async fn unsubscribe(&mut self) -> Result<(), ClientError> {
+        self.pattern = None;
         if self.subscribed {
             self.auto_commit(true).await;
             self.revoke_all();
@@ -337,12 +408,49 @@ impl Consumer {
 
     /// Commits the positions of every assigned partition and waits for the answer.
     pub async fn commit_sync(&mut self) -> Result<(), ClientError> {
-        let offsets: Vec<(TopicPartition, i64)> = self
-            .parts
+        let offsets = self.positions();
+        self.commit_offsets(&offsets).await
+    }
+
+    /// Commits the positions of every assigned partition without waiting: the request is on
+    /// its way when this returns (only a coordinator lookup, when none is known, is awaited
+    /// first); await the [`CommitFuture`] for the answer. Commits are answered in the order
+    /// they were made.
+    pub async fn commit_async(&mut self) -> Result<CommitFuture, ClientError> {
+        let offsets = self.positions();
+        self.commit_offsets_async(&offsets).await
+    }
+
+    /// Like [`Consumer::commit_async`] for explicit offsets (the next offsets to read).
+    pub async fn commit_offsets_async(
+        &mut self,
+        offsets: &[(TopicPartition, i64)],
+    ) -> Result<CommitFuture, ClientError> {
+        let group = self
+            .group
+            .as_mut()
+            .ok_or_else(|| crate::config::invalid("group.id", "", "commit needs a group.id"))?;
+        let pending = group.commit_async(offsets).await?;
+        self.last_auto_commit = Instant::now();
+        Ok(CommitFuture::new(pending))
+    }
+
+    /// Like [`Consumer::commit_async`], calling `callback` with the outcome (on another
+    /// task: keep it short), as Java's `commitAsync(callback)`.
+    pub async fn commit_async_with_callback<F>(&mut self, callback: F) -> Result<(), ClientError>
+    where
+        F: FnOnce(Result<(), ClientError>) + Send + 'static,
+    {
+        let pending = self.commit_async().await?;
+        tokio::spawn(async move { callback(pending.await) });
+        Ok(())
+    }
+
+    fn positions(&self) -> Vec<(TopicPartition, i64)> {
+        self.parts
             .iter()
             .filter_map(|(tp, p)| p.position.map(|o| (tp.clone(), o)))
-            .collect();
-        self.commit_offsets(&offsets).await
+            .collect()
     }
 
     /// Commits explicit offsets (the offset of the next record to read).
@@ -574,6 +682,13 @@ impl Consumer {
     pub async fn poll(&mut self, timeout: Duration) -> Result<Vec<ConsumerRecord>, ClientError> {
         let deadline = Instant::now() + timeout;
         loop {
+            if self.pattern.is_some()
+                && self.last_pattern_check.elapsed() >= self.config.client.metadata_max_age
+            {
+                if let Err(e) = self.match_pattern().await {
+                    tracing::debug!(error = %e, "pattern subscription: metadata lookup failed");
+                }
+            }
             self.maybe_rejoin().await?;
             self.auto_commit(false).await;
             while let Ok(done) = self.done_rx.try_recv() {
