@@ -39,8 +39,11 @@ pub struct BrokerState {
     /// Resolving walks every topic config definition with string lookups (a few percent of
     /// the broker's CPU when done for every produce request); the broker config is fixed for
     /// the process's life, so equal topic configs mean equal settings.
-    settings_cache: Mutex<HashMap<Uuid, (BTreeMap<String, String>, topic_config::TopicSettings)>>,
+    settings_cache: Mutex<HashMap<Uuid, CachedSettings>>,
 }
+
+/// A topic's configs and the settings resolved from them.
+type CachedSettings = (BTreeMap<String, String>, topic_config::TopicSettings);
 
 /// Entries kept in the settings cache before it is emptied (deleted topics leave entries).
 const SETTINGS_CACHE_MAX: usize = 10_000;

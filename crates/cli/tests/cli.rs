@@ -67,6 +67,30 @@ fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Runs `weir args`, which must fail with one line on stderr (no stack trace); returns it.
+fn fails_with_one_line(args: &[&str]) -> String {
+    let out = weir(args);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+    err
+}
+
+/// `weir topics --create` of a topic with `partitions` partitions.
+fn create_topic(b: &str, topic: &str, partitions: u32) {
+    let partitions = partitions.to_string();
+    ok(&[
+        "topics",
+        "--bootstrap-server",
+        b,
+        "--create",
+        "--topic",
+        topic,
+        "--partitions",
+        &partitions,
+    ]);
+}
+
 fn produce(b: &str, topic: &str, extra: &[&str], input: &str) {
     let mut child = Command::new(WEIR)
         .args(["produce", "--bootstrap-server", b, "--topic", topic])
@@ -306,16 +330,7 @@ fn topics_produce_offsets_configs_dump_log() {
 fn errors_are_one_line_with_a_non_zero_exit() {
     let broker = start_broker();
     let b = broker.bootstrap.as_str();
-    ok(&[
-        "topics",
-        "--bootstrap-server",
-        b,
-        "--create",
-        "--topic",
-        "dup",
-        "--partitions",
-        "1",
-    ]);
+    create_topic(b, "dup", 1);
     for (args, expect) in [
         (
             vec![
@@ -359,10 +374,7 @@ fn errors_are_one_line_with_a_non_zero_exit() {
             "--entity-type",
         ),
     ] {
-        let out = weir(&args);
-        assert!(!out.status.success(), "{args:?}");
-        let err = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        let err = fails_with_one_line(&args);
         assert!(
             err.starts_with("error: ") && err.contains(expect),
             "{args:?}: {err}"
@@ -447,18 +459,7 @@ fn perf_produce_reports_kafka_lines_and_json() {
 fn consume_prints_like_the_console_consumer() {
     let broker = start_broker();
     let b = broker.bootstrap.as_str();
-    ok(&[
-        "topics",
-        "--bootstrap-server",
-        b,
-        "--create",
-        "--topic",
-        "cons",
-        "--partitions",
-        "1",
-        "--replication-factor",
-        "1",
-    ]);
+    create_topic(b, "cons", 1);
     produce(
         b,
         "cons",
@@ -541,7 +542,7 @@ fn consume_prints_like_the_console_consumer() {
     // Latest: nothing before the timeout.
     let (out, _) = consume(&[]);
     assert_eq!(out, "");
-    let err = weir(&[
+    fails_with_one_line(&[
         "consume",
         "--bootstrap-server",
         b,
@@ -550,27 +551,13 @@ fn consume_prints_like_the_console_consumer() {
         "--timeout-ms",
         "100",
     ]);
-    assert!(!err.status.success());
-    let stderr = String::from_utf8_lossy(&err.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
 
 #[test]
 fn groups_list_describe_and_perf_consume() {
     let broker = start_broker();
     let b = broker.bootstrap.as_str();
-    ok(&[
-        "topics",
-        "--bootstrap-server",
-        b,
-        "--create",
-        "--topic",
-        "gt",
-        "--partitions",
-        "2",
-        "--replication-factor",
-        "1",
-    ]);
+    create_topic(b, "gt", 2);
     produce(b, "gt", &[], "a\nb\nc\nd\n");
     // A member that stays in the group while it is described.
     let mut member = Command::new(WEIR)
@@ -806,7 +793,7 @@ fn perf_e2e_measures_latency_at_a_fixed_rate() {
         "e2e:0:2000\n"
     );
     // A record size too small for the stamp is refused with one line.
-    let out = weir(&[
+    fails_with_one_line(&[
         "perf",
         "e2e",
         "--bootstrap-server",
@@ -816,25 +803,13 @@ fn perf_e2e_measures_latency_at_a_fixed_rate() {
         "--record-size",
         "8",
     ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 #[test]
 fn groups_reset_offsets_by_datetime_and_duration() {
     let broker = start_broker();
     let b = broker.bootstrap.as_str();
-    ok(&[
-        "topics",
-        "--bootstrap-server",
-        b,
-        "--create",
-        "--topic",
-        "dt",
-        "--partitions",
-        "1",
-    ]);
+    create_topic(b, "dt", 1);
     produce(b, "dt", &[], "a\nb\nc\n");
     // Timestamps are milliseconds: leave a clear gap on both sides of the cut.
     std::thread::sleep(Duration::from_millis(300));
