@@ -384,3 +384,54 @@ fn invalid_requests_are_refused() {
         ResponseError::InvalidRequest.code()
     );
 }
+
+/// The async shell's timer fences a silent consumer-protocol member once
+/// `group.consumer.session.timeout.ms` has passed on tokio's (paused) clock, and not before.
+#[tokio::test(start_paused = true)]
+async fn service_timer_expires_consumer_sessions_on_paused_time() {
+    use std::time::Duration;
+    use weir_coordinator::GroupCoordinatorService;
+
+    let service = GroupCoordinatorService::new(
+        CoordinatorConfig {
+            consumer_session_timeout_ms: 10_000,
+            ..Default::default()
+        },
+        1,
+    );
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let timers = tokio::spawn(service.clone().run_timers(stopped));
+    let joined = service
+        .call(|core, now| {
+            let r = core.consumer_group_heartbeat(
+                &join_req(None, "uniform"),
+                "client",
+                "/127.0.0.1",
+                &topics,
+                now,
+            );
+            (r, Default::default())
+        })
+        .await
+        .unwrap();
+    assert_eq!((joined.error_code, joined.member_epoch), (0, 1));
+    let members = || service.read(|c| c.consumer_group("g").map_or(0, |g| g.members.len()));
+
+    tokio::time::sleep(Duration::from_millis(9_000)).await;
+    assert_eq!(members(), 1, "still within the session");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // The tick runs on a blocking thread: give it a moment of (paused) time to finish.
+    for _ in 0..100 {
+        if members() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        members(),
+        0,
+        "fenced after group.consumer.session.timeout.ms"
+    );
+    stop.send(true).unwrap();
+    timers.await.unwrap();
+}
