@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the third-party Kafka clients the compat suite drives, into git-ignored places:
 #   kcat (Debian package, librdkafka 2.0.2)          -> system (apt-get)
-#   confluent-kafka, kafka-python, pytest            -> compat/.venv
+#   confluent-kafka, kafka-python, aiokafka, pytest  -> compat/.venv
 #   Java kafka-clients 3.9.1 + codec jars + classes  -> compat/.deps
 # Idempotent: every step checks first and does nothing when its result is already there.
 set -euo pipefail
@@ -16,6 +16,7 @@ CLASSES="$DEPS/classes"
 PY_REQUIREMENTS=(
   "confluent-kafka==2.16.1"                            # bundles librdkafka 2.16.x
   "kafka-python[lz4,snappy,zstd,crc32c]==3.0.12"       # extras: codecs for the pure-python client
+  "aiokafka[lz4,snappy,zstd]==0.14.0"                  # asyncio client; extras: codecs (cramjam)
   "pytest==9.2.0"
   "pytest-timeout==2.4.0"
 )
@@ -63,7 +64,7 @@ else
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PY_REQUIREMENTS[@]}"
   printf '%s' "$wanted" >"$stamp"
 fi
-"$VENV/bin/python" -c 'import confluent_kafka, kafka; print("[compat/setup] confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0], "| kafka-python", kafka.__version__)'
+"$VENV/bin/python" -c 'import aiokafka, confluent_kafka, kafka; print("[compat/setup] confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0], "| kafka-python", kafka.__version__, "| aiokafka", aiokafka.__version__)'
 
 # --- Java client jars -----------------------------------------------------------------------
 have_all_jars=1
