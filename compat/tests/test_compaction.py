@@ -127,7 +127,7 @@ def test_compaction_survives_sigkill_mid_clean(start_broker):
     broker.overrides["log.cleaner.enable"] = "true"
     rng = random.Random(7)
     # The first cleaning starts log.cleaner.backoff.ms after start-up; each start treats the
-    # whole log as dirty again (the cleaner checkpoint is in memory) until one completes.
+    # whole log as dirty again until a pass completes and writes cleaner-offset-checkpoint.
     # Kill at spread-out moments around it, so that some kills land mid-clean.
     for _ in range(12):
         broker.restart(signal.SIGKILL)
