@@ -6,12 +6,13 @@
 //! member's epoch and, when it changed, its assignment. The coordinator computes assignments
 //! itself with the group's server-side assignor ([`crate::assignor`]).
 //!
-//! Consumer-group membership is kept in memory only (Kafka also writes it to
-//! `__consumer_offsets` as records of keys 3 to 8). After a restart the group is unknown: a
-//! member's next heartbeat gets `UNKNOWN_MEMBER_ID`, it rejoins with epoch 0 and resumes from
-//! its committed offsets, which are persisted like any group's.
+//! Every change to a consumer group is written to `__consumer_offsets` as Kafka's records of
+//! key versions 3 to 8 ([`crate::consumer_records`]): each call compares the group before and
+//! after and returns the records that differ (tombstones for what went away). Replaying them
+//! at start-up rebuilds members, epochs and assignments, so members carry on across a restart
+//! with the epochs they had; their sessions restart at load time.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_describe_response::{
@@ -27,7 +28,9 @@ use kafka_protocol::protocol::StrBytes;
 
 use crate::assignor::{assignor, Assignment, TopicInfo};
 use crate::consumer_group::{ConsumerGroup, ConsumerMember, MemberState};
-use crate::coordinator::GroupCoordinator;
+use crate::consumer_records::{ConsumerRecord, CurrentAssignment, MemberMetadata};
+use crate::coordinator::{Effects, GroupCoordinator};
+use crate::records::CoordinatorRecord;
 
 /// Member epoch of a member leaving the group.
 pub const LEAVE_GROUP_MEMBER_EPOCH: i32 = -1;
@@ -47,8 +50,29 @@ fn error(e: ResponseError, message: impl Into<String>) -> ConsumerGroupHeartbeat
 }
 
 impl GroupCoordinator {
-    /// ConsumerGroupHeartbeat. `topics` looks a topic up in the cluster metadata.
+    /// ConsumerGroupHeartbeat. `topics` looks a topic up in the cluster metadata. The
+    /// effects hold the records of what changed in the group, to append before answering.
     pub fn consumer_group_heartbeat(
+        &mut self,
+        req: &ConsumerGroupHeartbeatRequest,
+        client_id: &str,
+        client_host: &str,
+        topics: &dyn Fn(&str) -> Option<TopicInfo>,
+        now: i64,
+    ) -> (ConsumerGroupHeartbeatResponse, Effects) {
+        let group_id = req.group_id.0.to_string();
+        let before = self.consumer_groups.get(&group_id).map(group_records);
+        let resp =
+            self.consumer_group_heartbeat_in_memory(req, client_id, client_host, topics, now);
+        let after = self.consumer_groups.get(&group_id).map(group_records);
+        let fx = Effects {
+            replies: Vec::new(),
+            records: diff_records(&group_id, before, after),
+        };
+        (resp, fx)
+    }
+
+    fn consumer_group_heartbeat_in_memory(
         &mut self,
         req: &ConsumerGroupHeartbeatRequest,
         client_id: &str,
@@ -492,9 +516,10 @@ impl GroupCoordinator {
 
     /// Fences members whose session expired or who did not revoke within their rebalance
     /// timeout; the group epoch moves on so the others get their partitions.
-    pub(crate) fn consumer_tick(&mut self, now: i64) {
+    pub(crate) fn consumer_tick(&mut self, now: i64, fx: &mut Effects) {
         let mut emptied = Vec::new();
         for group in self.consumer_groups.values_mut() {
+            let before = group_records(group);
             let expired: Vec<(String, &'static str)> = group
                 .members
                 .values()
@@ -521,6 +546,11 @@ impl GroupCoordinator {
                 group.remove_member(&id);
             }
             group.group_epoch += 1;
+            fx.records.extend(diff_records(
+                &group.group_id,
+                Some(before),
+                Some(group_records(group)),
+            ));
             if group.members.is_empty() {
                 emptied.push(group.group_id.clone());
             }
@@ -604,4 +634,240 @@ fn heartbeat_assignment(a: &Assignment) -> HeartbeatAssignment {
             })
             .collect(),
     )
+}
+
+impl GroupCoordinator {
+    /// Applies a KIP-848 record read back from `__consumer_offsets` at start-up. Members come
+    /// back with the epochs and assignments they had and a fresh session.
+    pub(crate) fn replay_consumer(&mut self, record: ConsumerRecord, now: i64) {
+        let session = i64::from(self.config.consumer_session_timeout_ms);
+        let group_id = record.group().to_string();
+        if let ConsumerRecord::Metadata { epoch: None, .. } = record {
+            self.consumer_groups.remove(&group_id);
+            return;
+        }
+        let group = self
+            .consumer_groups
+            .entry(group_id.clone())
+            .or_insert_with(|| ConsumerGroup::new(group_id));
+        let member_or_new = |g: &ConsumerGroup, id: &str| {
+            g.members.get(id).cloned().unwrap_or_else(|| {
+                let mut m = ConsumerMember::new(id.to_string(), now);
+                m.session_deadline = now.saturating_add(session);
+                m
+            })
+        };
+        match record {
+            ConsumerRecord::Metadata { epoch, .. } => group.group_epoch = epoch.unwrap_or(0),
+            ConsumerRecord::PartitionMetadata { value, .. } => {
+                group.subscription_metadata = value
+                    .map(|(_, topics)| topics.into_iter().collect())
+                    .unwrap_or_default();
+            }
+            ConsumerRecord::MemberMetadata {
+                member,
+                value: Some(v),
+                ..
+            } => {
+                let mut m = member_or_new(group, &member);
+                m.instance_id = v.instance_id;
+                m.rack_id = v.rack_id;
+                m.client_id = v.client_id;
+                m.client_host = v.client_host;
+                m.subscribed_topic_names = v.subscribed_topic_names.into_iter().collect();
+                m.rebalance_timeout_ms = v.rebalance_timeout_ms;
+                m.server_assignor = v.server_assignor;
+                group.put_member(m);
+            }
+            ConsumerRecord::MemberMetadata {
+                member,
+                value: None,
+                ..
+            } => {
+                group.remove_member(&member);
+            }
+            ConsumerRecord::TargetAssignmentMetadata { epoch, .. } => {
+                group.assignment_epoch = epoch.unwrap_or(0);
+            }
+            ConsumerRecord::TargetAssignmentMember { member, value, .. } => match value {
+                Some(a) => {
+                    group.target.insert(member, a);
+                }
+                None => {
+                    group.target.remove(&member);
+                }
+            },
+            ConsumerRecord::CurrentMemberAssignment {
+                member,
+                value: Some(c),
+                ..
+            } => {
+                let mut m = member_or_new(group, &member);
+                m.member_epoch = c.member_epoch;
+                m.previous_member_epoch = c.previous_member_epoch;
+                m.state = c.state;
+                m.assigned = c.assigned;
+                m.pending_revocation = c.pending_revocation;
+                m.revocation_deadline = (m.state == MemberState::UnrevokedPartitions)
+                    .then(|| now.saturating_add(i64::from(m.rebalance_timeout_ms.max(0))));
+                group.put_member(m);
+            }
+            ConsumerRecord::CurrentMemberAssignment { value: None, .. } => {}
+        }
+        if group.assignor_name.is_empty() {
+            if let Some(name) = group
+                .preferred_assignor(&self.config.consumer_assignors)
+                .map(str::to_string)
+            {
+                group.assignor_name = name;
+            }
+        }
+    }
+
+    /// The records that erase a consumer group (DeleteGroups, expiry, or a classic group
+    /// taking the id over).
+    pub(crate) fn consumer_group_tombstones(&self, group_id: &str) -> Vec<CoordinatorRecord> {
+        let before = self.consumer_groups.get(group_id).map(group_records);
+        diff_records(group_id, before, None)
+    }
+}
+
+/// Which record a [`ConsumerRecord`] is, for comparing two snapshots: key version, member id.
+type RecordKey = (i16, String);
+
+/// Every record that describes `g` now, by key.
+fn group_records(g: &ConsumerGroup) -> BTreeMap<RecordKey, ConsumerRecord> {
+    let group = g.group_id.clone();
+    let mut out = BTreeMap::new();
+    out.insert(
+        (3, String::new()),
+        ConsumerRecord::Metadata {
+            group: group.clone(),
+            epoch: Some(g.group_epoch),
+        },
+    );
+    out.insert(
+        (4, String::new()),
+        ConsumerRecord::PartitionMetadata {
+            group: group.clone(),
+            value: Some((
+                g.group_epoch,
+                g.subscription_metadata
+                    .iter()
+                    .map(|(n, t)| (n.clone(), *t))
+                    .collect(),
+            )),
+        },
+    );
+    out.insert(
+        (6, String::new()),
+        ConsumerRecord::TargetAssignmentMetadata {
+            group: group.clone(),
+            epoch: Some(g.assignment_epoch),
+        },
+    );
+    for (id, m) in &g.members {
+        out.insert(
+            (5, id.clone()),
+            ConsumerRecord::MemberMetadata {
+                group: group.clone(),
+                member: id.clone(),
+                value: Some(MemberMetadata {
+                    instance_id: m.instance_id.clone(),
+                    rack_id: m.rack_id.clone(),
+                    client_id: m.client_id.clone(),
+                    client_host: m.client_host.clone(),
+                    subscribed_topic_names: m.subscribed_topic_names.iter().cloned().collect(),
+                    rebalance_timeout_ms: m.rebalance_timeout_ms,
+                    server_assignor: m.server_assignor.clone(),
+                }),
+            },
+        );
+        out.insert(
+            (8, id.clone()),
+            ConsumerRecord::CurrentMemberAssignment {
+                group: group.clone(),
+                member: id.clone(),
+                value: Some(CurrentAssignment {
+                    member_epoch: m.member_epoch,
+                    previous_member_epoch: m.previous_member_epoch,
+                    state: m.state,
+                    assigned: m.assigned.clone(),
+                    pending_revocation: m.pending_revocation.clone(),
+                }),
+            },
+        );
+    }
+    for (id, a) in &g.target {
+        out.insert(
+            (7, id.clone()),
+            ConsumerRecord::TargetAssignmentMember {
+                group: group.clone(),
+                member: id.clone(),
+                value: Some(a.clone()),
+            },
+        );
+    }
+    out
+}
+
+/// The records that take the log from `before` to `after`: changed or new records in
+/// Kafka's write order (member metadata, group epoch, targets, target epoch, current
+/// assignments), then tombstones for what went away (current assignments, targets, members,
+/// and the group's own records last when the group itself is gone).
+fn diff_records(
+    group_id: &str,
+    before: Option<BTreeMap<RecordKey, ConsumerRecord>>,
+    after: Option<BTreeMap<RecordKey, ConsumerRecord>>,
+) -> Vec<CoordinatorRecord> {
+    let before = before.unwrap_or_default();
+    let after = after.unwrap_or_default();
+    let mut out = Vec::new();
+    for kind in [5, 4, 3, 7, 6, 8] {
+        for ((k, _), r) in after.iter().filter(|((k, _), _)| *k == kind) {
+            let key = (*k, member_of(r));
+            if before.get(&key) != Some(r) {
+                out.push(CoordinatorRecord::Consumer(r.clone()));
+            }
+        }
+    }
+    for kind in [8, 7, 5, 6, 4, 3] {
+        for ((k, member), _) in before.iter().filter(|((k, _), _)| *k == kind) {
+            if after.contains_key(&(*k, member.clone())) {
+                continue;
+            }
+            let group = group_id.to_string();
+            let member = member.clone();
+            out.push(CoordinatorRecord::Consumer(match kind {
+                8 => ConsumerRecord::CurrentMemberAssignment {
+                    group,
+                    member,
+                    value: None,
+                },
+                7 => ConsumerRecord::TargetAssignmentMember {
+                    group,
+                    member,
+                    value: None,
+                },
+                5 => ConsumerRecord::MemberMetadata {
+                    group,
+                    member,
+                    value: None,
+                },
+                6 => ConsumerRecord::TargetAssignmentMetadata { group, epoch: None },
+                4 => ConsumerRecord::PartitionMetadata { group, value: None },
+                _ => ConsumerRecord::Metadata { group, epoch: None },
+            }));
+        }
+    }
+    out
+}
+
+fn member_of(r: &ConsumerRecord) -> String {
+    match r {
+        ConsumerRecord::MemberMetadata { member, .. }
+        | ConsumerRecord::TargetAssignmentMember { member, .. }
+        | ConsumerRecord::CurrentMemberAssignment { member, .. } => member.clone(),
+        _ => String::new(),
+    }
 }

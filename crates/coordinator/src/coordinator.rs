@@ -239,6 +239,7 @@ impl GroupCoordinator {
                 fail(&mut fx, ResponseError::InconsistentGroupProtocol);
                 return fx;
             }
+            fx.records.extend(self.consumer_group_tombstones(&group_id));
             self.consumer_groups.remove(&group_id);
         }
         if !self.groups.contains_key(&group_id) {
@@ -885,6 +886,7 @@ impl GroupCoordinator {
                     errors.push(Some(ResponseError::NonEmptyGroup));
                     continue;
                 }
+                records.extend(self.consumer_group_tombstones(id));
                 self.consumer_groups.remove(id);
                 if let Some(g) = self.groups.remove(id) {
                     records.extend(tombstones(&g));
@@ -943,6 +945,7 @@ impl GroupCoordinator {
                     self.groups.remove(&group);
                 }
             },
+            CoordinatorRecord::Consumer(r) => self.replay_consumer(r, now),
         }
     }
 
@@ -1015,7 +1018,7 @@ impl GroupCoordinator {
                 complete_join(group, &config, now, &mut fx);
             }
         }
-        self.consumer_tick(now);
+        self.consumer_tick(now, &mut fx);
         if self.next_retention_check <= now {
             self.next_retention_check =
                 now.saturating_add(config.offsets_retention_check_interval_ms);
@@ -1081,6 +1084,7 @@ impl GroupCoordinator {
         }
         for id in dead {
             self.groups.remove(&id);
+            records.extend(self.consumer_group_tombstones(&id));
             self.consumer_groups.remove(&id);
         }
         records

@@ -28,6 +28,7 @@
 pub mod assignor;
 mod consumer_coordinator;
 mod consumer_group;
+pub mod consumer_records;
 mod coordinator;
 mod error;
 mod group;

@@ -8,7 +8,8 @@
 //! |---|---|---|
 //! | 0, 1 | `OffsetCommitKey { group: string, topic: string, partition: int32 }` | `OffsetCommitValue` v0–v3 |
 //! | 2 | `GroupMetadataKey { group: string }` | `GroupMetadataValue` v0–v3 |
-//! | 3+ | KIP-848 consumer-group records | skipped on replay |
+//! | 3–8 | KIP-848 consumer-group records (`consumer_records.rs`) | flexible, version 0 |
+//! | 9+ | regex subscriptions, share and streams groups | skipped on replay |
 //!
 //! Weir writes key version 1 with `OffsetCommitValue` v3 (`offset: int64, leaderEpoch: int32,
 //! metadata: string, commitTimestamp: int64`) and key version 2 with `GroupMetadataValue` v3
@@ -24,6 +25,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use crate::consumer_records::ConsumerRecord;
 use crate::CoordinatorError;
 
 /// Kafka's name of the group coordinator's internal topic.
@@ -91,6 +93,8 @@ pub enum CoordinatorRecord {
         group: String,
         value: Option<GroupMetadataRecord>,
     },
+    /// A KIP-848 consumer-group record (key versions 3 to 8).
+    Consumer(ConsumerRecord),
 }
 
 impl CoordinatorRecord {
@@ -98,6 +102,7 @@ impl CoordinatorRecord {
         match self {
             CoordinatorRecord::Offset { group, .. }
             | CoordinatorRecord::GroupMetadata { group, .. } => group,
+            CoordinatorRecord::Consumer(r) => r.group(),
         }
     }
 
@@ -105,6 +110,7 @@ impl CoordinatorRecord {
     pub fn encode(&self) -> (Bytes, Option<Bytes>) {
         let mut key = BytesMut::new();
         match self {
+            CoordinatorRecord::Consumer(r) => r.encode(),
             CoordinatorRecord::Offset {
                 group,
                 topic,
@@ -155,7 +161,8 @@ impl CoordinatorRecord {
         }
     }
 
-    /// Decodes a record; `Ok(None)` for key versions Weir does not use (KIP-848 records).
+    /// Decodes a record; `Ok(None)` for key versions Weir does not use (9 and above: regex
+    /// subscriptions, share and streams groups).
     pub fn decode(key: &[u8], value: Option<&[u8]>) -> Result<Option<Self>, CoordinatorError> {
         let mut k = Reader::new(key, "key");
         let version = k.i16()?;
@@ -177,6 +184,9 @@ impl CoordinatorRecord {
                 let value = value.map(decode_group_value).transpose()?;
                 Ok(Some(CoordinatorRecord::GroupMetadata { group, value }))
             }
+            3..=8 => Ok(
+                ConsumerRecord::decode(version, &mut k, value)?.map(CoordinatorRecord::Consumer)
+            ),
             _ => Ok(None),
         }
     }

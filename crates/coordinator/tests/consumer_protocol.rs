@@ -65,6 +65,7 @@ fn send(
     now: i64,
 ) -> ConsumerGroupHeartbeatResponse {
     c.consumer_group_heartbeat(req, "client", "/127.0.0.1", &topics, now)
+        .0
 }
 
 /// The partitions of the response's assignment (`None` when it carries none).
@@ -350,7 +351,7 @@ fn classic_and_consumer_groups_share_the_id_space() {
         "parked in the initial rebalance delay"
     );
     assert_eq!(c.group("classic").map(|g| g.members.len()), Some(1));
-    let r = c.consumer_group_heartbeat(
+    let (r, _) = c.consumer_group_heartbeat(
         &join_req(None, "uniform").with_group_id(GroupId(sb("classic"))),
         "client",
         "/h",
@@ -403,14 +404,13 @@ async fn service_timer_expires_consumer_sessions_on_paused_time() {
     let timers = tokio::spawn(service.clone().run_timers(stopped));
     let joined = service
         .call(|core, now| {
-            let r = core.consumer_group_heartbeat(
+            core.consumer_group_heartbeat(
                 &join_req(None, "uniform"),
                 "client",
                 "/127.0.0.1",
                 &topics,
                 now,
-            );
-            (r, Default::default())
+            )
         })
         .await
         .unwrap();
@@ -434,4 +434,90 @@ async fn service_timer_expires_consumer_sessions_on_paused_time() {
     );
     stop.send(true).unwrap();
     timers.await.unwrap();
+}
+
+/// Every change is written as KIP-848 records: replaying them (whole, or compacted to the
+/// last value per key) rebuilds the same group, and its members go on with their epochs.
+#[test]
+fn consumer_groups_are_rebuilt_from_their_records() {
+    use std::collections::BTreeMap;
+    use weir_coordinator::CoordinatorRecord;
+
+    let mut c = core();
+    let mut log: Vec<(bytes::Bytes, Option<bytes::Bytes>)> = Vec::new();
+    let mut logged = |c: &mut GroupCoordinator, req: &ConsumerGroupHeartbeatRequest, now| {
+        let (r, fx) = c.consumer_group_heartbeat(req, "client", "/127.0.0.1", &topics, now);
+        log.extend(fx.records.iter().map(CoordinatorRecord::encode));
+        r
+    };
+    let m1 = id(&logged(&mut c, &join_req(None, "range"), 0));
+    let m2 = id(&logged(&mut c, &join_req(None, "range"), 10));
+    let m3 = id(&logged(&mut c, &join_req(None, "range"), 15));
+    // Member 1 is told to revoke and has not yet: the restart catches it mid-reconciliation.
+    let r = logged(&mut c, &beat_req(&m1, 1, &[0, 1, 2, 3, 4, 5]), 20);
+    assert_eq!(r.member_epoch, 1);
+    // Member 3 leaves.
+    logged(&mut c, &beat_req(&m3, -1, &[]), 30);
+    assert!(!log.is_empty());
+
+    let replay = |entries: &[(bytes::Bytes, Option<bytes::Bytes>)]| {
+        let mut fresh = core();
+        for (k, v) in entries {
+            if let Some(r) = CoordinatorRecord::decode(k, v.as_deref()).unwrap() {
+                fresh.replay(r, 1000);
+            }
+        }
+        fresh
+    };
+    let compacted: Vec<_> = log
+        .iter()
+        .cloned()
+        .map(|(k, v)| (k.clone(), (k, v)))
+        .collect::<BTreeMap<_, _>>()
+        .into_values()
+        .collect();
+    let original = c.consumer_group("g").unwrap();
+    for mut restarted in [replay(&log), replay(&compacted)] {
+        let g = restarted.consumer_group("g").unwrap();
+        assert_eq!(
+            (g.group_epoch, g.assignment_epoch),
+            (original.group_epoch, original.assignment_epoch)
+        );
+        assert_eq!(g.target, original.target);
+        assert_eq!(g.subscription_metadata, original.subscription_metadata);
+        assert_eq!(g.members.len(), 2);
+        assert!(!g.members.contains_key(&m3));
+        for (mid, m) in &original.members {
+            let r = &g.members[mid];
+            assert_eq!(
+                (r.member_epoch, r.previous_member_epoch, r.state),
+                (m.member_epoch, m.previous_member_epoch, m.state)
+            );
+            assert_eq!(
+                (&r.assigned, &r.pending_revocation),
+                (&m.assigned, &m.pending_revocation)
+            );
+            assert_eq!(r.subscribed_topic_names, m.subscribed_topic_names);
+            assert_eq!(r.client_host, "/127.0.0.1");
+            assert_eq!(
+                r.session_deadline,
+                1000 + SESSION,
+                "sessions restart at load"
+            );
+        }
+        // The members carry on with their epochs: member 1 finishes revoking, member 2 then
+        // gets what member 1 gave up.
+        let kept: Vec<i32> = g.members[&m1].assigned[&TOPIC].iter().copied().collect();
+        let r = send(&mut restarted, &beat_req(&m1, 1, &kept), 1100);
+        assert_eq!(r.error_code, 0);
+        // Member 3's leave bumped the group epoch: the new target is computed at this epoch.
+        assert_eq!(r.member_epoch, original.group_epoch);
+        let kept: Vec<i32> = assigned(&r).map_or(kept, |a| a.into_iter().collect());
+        let m2_epoch = original.members[&m2].member_epoch;
+        let r = send(&mut restarted, &beat_req(&m2, m2_epoch, &[]), 1200);
+        assert_eq!(r.error_code, 0);
+        let theirs = assigned(&r).unwrap();
+        assert_eq!(theirs.len() + kept.len(), 6);
+        assert!(theirs.iter().all(|p| !kept.contains(p)));
+    }
 }

@@ -1,12 +1,13 @@
 //! ConsumerGroupHeartbeat (KIP-848): joins, heartbeats and leaves of consumer-protocol
 //! groups, answered at once with the member's epoch and, when it changed, its assignment.
 //! The coordinator assigns partitions itself; it looks subscribed topics up in the metadata
-//! image the request arrives with.
+//! image the request arrives with, and the group's changes are written to
+//! `__consumer_offsets` (KIP-848 records) before the response leaves.
 
 use std::sync::Arc;
 
 use kafka_protocol::messages::{ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse};
-use weir_coordinator::{Effects, TopicInfo};
+use weir_coordinator::TopicInfo;
 use weir_protocol::ResponseError;
 
 use crate::groups;
@@ -37,9 +38,8 @@ pub async fn handle(
                     partitions: i32::try_from(t.partitions.len()).unwrap_or(i32::MAX),
                 })
             };
-            let resp =
-                core.consumer_group_heartbeat(&request, &client_id, &client_host, &lookup, now);
-            (resp, Effects::default())
+            // The records of what changed are appended before the response goes out.
+            core.consumer_group_heartbeat(&request, &client_id, &client_host, &lookup, now)
         })
         .await
         .unwrap_or_else(|| error(ResponseError::CoordinatorNotAvailable))
