@@ -2,6 +2,7 @@
 # Installs the third-party Kafka clients the compat suite drives, into git-ignored places:
 #   kcat (Debian package, librdkafka 2.0.2)          -> system (apt-get)
 #   confluent-kafka, kafka-python, aiokafka, pytest  -> compat/.venv
+#   kafkajs 2.2.4 (npm)                              -> compat/js/node_modules
 #   Java kafka-clients 3.9.1 + codec jars + classes  -> compat/.deps
 # Idempotent: every step checks first and does nothing when its result is already there.
 set -euo pipefail
@@ -46,10 +47,11 @@ missing=()
 command -v kcat >/dev/null 2>&1 || missing+=(kcat)
 command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || missing+=(python3-venv)
+{ command -v node && command -v npm; } >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "${#missing[@]}" -gt 0 ]; then
   apt_install "${missing[@]}"
 else
-  log "system packages present (kcat, javac, python3-venv)"
+  log "system packages present (kcat, javac, python3-venv, node, npm)"
 fi
 log "$(kcat -V 2>&1 | grep -m1 -o 'Version .*librdkafka [0-9.]*' || true)"
 
@@ -65,6 +67,18 @@ else
   printf '%s' "$wanted" >"$stamp"
 fi
 "$VENV/bin/python" -c 'import aiokafka, confluent_kafka, kafka; print("[compat/setup] confluent-kafka", confluent_kafka.__version__, "librdkafka", confluent_kafka.libversion()[0], "| kafka-python", kafka.__version__, "| aiokafka", aiokafka.__version__)'
+
+# --- kafkajs (npm, pinned by compat/js/package-lock.json) ------------------------------------
+js_stamp="$COMPAT_DIR/js/node_modules/.weir-lock.sha256"
+js_sum="$(sha256sum "$COMPAT_DIR/js/package-lock.json" | cut -d' ' -f1)"
+if [ -f "$js_stamp" ] && [ "$(cat "$js_stamp")" = "$js_sum" ]; then
+  log "kafkajs up to date (compat/js/node_modules)"
+else
+  log "npm ci (compat/js)"
+  (cd "$COMPAT_DIR/js" && npm ci --no-audit --no-fund --loglevel=error)
+  printf '%s' "$js_sum" >"$js_stamp"
+fi
+log "node $(node --version), kafkajs $(node -p 'require("'"$COMPAT_DIR"'/js/node_modules/kafkajs/package.json").version')"
 
 # --- Java client jars -----------------------------------------------------------------------
 have_all_jars=1
