@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from common import N_PARTITIONS, Got, check_roundtrip, make_records, topic_name
-from jv import write_records_file
+from common import N_PARTITIONS, check_roundtrip, make_records, topic_name
+from jv import parse_consumed, write_records_file
 
 JS = Path(__file__).resolve().parents[1] / "js"
 NODE_TIMEOUT_S = 120
@@ -26,14 +26,8 @@ def kafkajs(*args):
 
 
 def consumed(lines):
-    got = []
-    for f in lines:
-        if f[0] != "C":
-            continue
-        headers = tuple((h.split("=", 1)[0], h.split("=", 1)[1].encode()) for h in f[6].split(";") if h)
-        key = None if f[3] == "\\N" else f[3].encode()
-        got.append(Got(int(f[1]), int(f[2]), key, f[4].encode(), headers, int(f[5])))
-    return got
+    """The "C" lines, which have WeirCompat's layout."""
+    return parse_consumed(lines)
 
 
 @pytest.mark.parametrize("codec", ["none", "gzip"])
