@@ -474,3 +474,77 @@ async fn consumer_protocol_heartbeat_describe_commit_and_list() {
     };
     assert_eq!((r.error_code, r.member_epoch), (0, -1));
 }
+
+#[tokio::test]
+async fn consumer_protocol_member_keeps_its_epoch_across_a_restart() {
+    let broker = TestBroker::start(&[]).await;
+    let mut c = broker.client().await;
+    let topic_id = ensure_topic(&mut c, "kip848r").await;
+    let join = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("cgr"))
+        .with_member_epoch(0)
+        .with_rebalance_timeout_ms(30_000)
+        .with_subscribed_topic_names(Some(vec![TopicName(sb("kip848r"))]))
+        .with_topic_partitions(Some(Vec::new()));
+    let ResponseKind::ConsumerGroupHeartbeat(r) = c
+        .request(
+            ApiKey::ConsumerGroupHeartbeat,
+            0,
+            RequestKind::ConsumerGroupHeartbeat(join),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    assert_eq!((r.error_code, r.member_epoch), (0, 1));
+    let member = r.member_id.clone().unwrap_or_default();
+    drop(c);
+    let dir = broker.stop().await;
+
+    // The group's records in __consumer_offsets bring the member back with its epoch.
+    let broker = TestBroker::start_in(dir, &[]).await;
+    let mut c = broker.client().await;
+    let beat = ConsumerGroupHeartbeatRequest::default()
+        .with_group_id(gid("cgr"))
+        .with_member_id(member.clone())
+        .with_member_epoch(1)
+        .with_rebalance_timeout_ms(-1)
+        .with_topic_partitions(Some(vec![
+            kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions::default()
+                .with_topic_id(topic_id)
+                .with_partitions(vec![0]),
+        ]));
+    let ResponseKind::ConsumerGroupHeartbeat(r) = c
+        .request(
+            ApiKey::ConsumerGroupHeartbeat,
+            0,
+            RequestKind::ConsumerGroupHeartbeat(beat),
+        )
+        .await
+    else {
+        panic!("wrong response type")
+    };
+    assert_eq!((r.error_code, r.member_epoch), (0, 1), "not fenced");
+    let ResponseKind::ConsumerGroupDescribe(d) = c
+        .request(
+            ApiKey::ConsumerGroupDescribe,
+            0,
+            RequestKind::ConsumerGroupDescribe(
+                ConsumerGroupDescribeRequest::default().with_group_ids(vec![gid("cgr")]),
+            ),
+        )
+        .await
+    else {
+        panic!()
+    };
+    let g = &d.groups[0];
+    assert_eq!(
+        (g.error_code, g.group_state.as_str(), g.group_epoch),
+        (0, "Stable", 1)
+    );
+    assert_eq!(g.members[0].member_id, member);
+    assert_eq!(
+        g.members[0].assignment.topic_partitions[0].partitions,
+        vec![0]
+    );
+}
