@@ -11,7 +11,8 @@
 //! - The consumer group protocol of KIP-848: [`ConsumerGroup`] (`consumer_group.rs`: epochs,
 //!   target assignment, reconciliation), its requests on [`GroupCoordinator`]
 //!   (`consumer_coordinator.rs`: ConsumerGroupHeartbeat, ConsumerGroupDescribe, timers) and
-//!   the server-side assignors ([`assignor`], `uniform.rs`, `range.rs`).
+//!   the server-side assignors ([`assignor`], `uniform.rs`, `range.rs`); their records of
+//!   key versions 3 to 8 in `__consumer_offsets` ([`consumer_records`]).
 //! - `records.rs`: Kafka's key/value schemas of `__consumer_offsets` records, and the
 //!   group-to-partition hash.
 //! - [`GroupCoordinatorService`] (`service.rs`): the async shell: clock, timers, appends to the
