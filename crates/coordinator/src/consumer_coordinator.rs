@@ -14,6 +14,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::consumer_group_describe_response::{
     self as describe, DescribedGroup,
@@ -21,15 +22,17 @@ use kafka_protocol::messages::consumer_group_describe_response::{
 use kafka_protocol::messages::consumer_group_heartbeat_response::{
     Assignment as HeartbeatAssignment, TopicPartitions,
 };
+use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
 use kafka_protocol::messages::{
     ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, TopicName,
 };
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{ConsumerProtocolAssignment, ConsumerProtocolSubscription};
+use kafka_protocol::protocol::{Encodable, StrBytes};
 
 use crate::assignor::{assignor, Assignment, TopicInfo};
 use crate::consumer_group::{ConsumerGroup, ConsumerMember, MemberState};
 use crate::consumer_records::{ConsumerRecord, CurrentAssignment, MemberMetadata};
-use crate::coordinator::{Effects, GroupCoordinator};
+use crate::coordinator::{Effects, GroupCoordinator, GroupDescription, MemberDescription};
 use crate::records::CoordinatorRecord;
 
 /// Member epoch of a member leaving the group.
@@ -870,4 +873,59 @@ fn member_of(r: &ConsumerRecord) -> String {
         | ConsumerRecord::CurrentMemberAssignment { member, .. } => member.clone(),
         _ => String::new(),
     }
+}
+
+/// DescribeGroups of a consumer-protocol group, in the classic shape: the consumer protocol
+/// type, the server assignor as the protocol, and each member's subscription and assignment
+/// encoded as the classic `ConsumerProtocolSubscription` / `ConsumerProtocolAssignment` (v0),
+/// so tools written for classic groups can read them.
+pub(crate) fn describe_consumer_group(cg: &ConsumerGroup) -> GroupDescription {
+    let members = cg
+        .members
+        .values()
+        .map(|m| {
+            let subscription = ConsumerProtocolSubscription::default().with_topics(
+                m.subscribed_topic_names
+                    .iter()
+                    .map(|t| StrBytes::from_string(t.clone()))
+                    .collect(),
+            );
+            let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(
+                m.assigned
+                    .iter()
+                    .map(|(topic, partitions)| {
+                        TopicPartition::default()
+                            .with_topic(kafka_protocol::messages::TopicName(StrBytes::from_string(
+                                cg.topic_name(topic).unwrap_or_default().to_string(),
+                            )))
+                            .with_partitions(partitions.iter().copied().collect())
+                    })
+                    .collect(),
+            );
+            MemberDescription {
+                member_id: m.member_id.clone(),
+                group_instance_id: m.instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                metadata: encode_v0(&subscription),
+                assignment: encode_v0(&assignment),
+            }
+        })
+        .collect();
+    GroupDescription {
+        state: cg.state().name(),
+        protocol_type: "consumer".to_string(),
+        protocol: cg.assignor_name.clone(),
+        members,
+    }
+}
+
+/// A consumer protocol message with its version prefix (v0).
+fn encode_v0<M: Encodable>(message: &M) -> Bytes {
+    let mut buf = bytes::BytesMut::new();
+    bytes::BufMut::put_i16(&mut buf, 0);
+    if message.encode(&mut buf, 0).is_err() {
+        return Bytes::new();
+    }
+    buf.freeze()
 }

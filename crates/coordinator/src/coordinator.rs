@@ -15,13 +15,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::consumer_protocol_assignment::TopicPartition;
 use kafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 use kafka_protocol::messages::{
-    ConsumerProtocolAssignment, ConsumerProtocolSubscription, GroupId, HeartbeatRequest,
-    JoinGroupRequest, JoinGroupResponse, SyncGroupRequest, SyncGroupResponse,
+    ConsumerProtocolSubscription, GroupId, HeartbeatRequest, JoinGroupRequest, JoinGroupResponse,
+    SyncGroupRequest, SyncGroupResponse,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Decodable, StrBytes};
 
 use crate::consumer_group::ConsumerGroup;
 use crate::group::{Group, GroupState, Member, Token};
@@ -827,7 +826,7 @@ impl GroupCoordinator {
     /// DescribeGroups of one group; an unknown group is reported `Dead` as Kafka does.
     pub fn describe_group(&self, group_id: &str) -> GroupDescription {
         if let Some(cg) = self.consumer_groups.get(group_id) {
-            return describe_consumer_group(cg);
+            return crate::consumer_coordinator::describe_consumer_group(cg);
         }
         let Some(g) = self.groups.get(group_id) else {
             return GroupDescription {
@@ -1480,59 +1479,4 @@ fn tombstones(g: &Group) -> Vec<CoordinatorRecord> {
 /// A `GroupId` from a string (for the handlers' responses).
 pub fn group_id(v: &str) -> GroupId {
     GroupId(sb(v))
-}
-
-/// DescribeGroups of a consumer-protocol group, in the classic shape: the consumer protocol
-/// type, the server assignor as the protocol, and each member's subscription and assignment
-/// encoded as the classic `ConsumerProtocolSubscription` / `ConsumerProtocolAssignment` (v0),
-/// so tools written for classic groups can read them.
-fn describe_consumer_group(cg: &ConsumerGroup) -> GroupDescription {
-    let members = cg
-        .members
-        .values()
-        .map(|m| {
-            let subscription = ConsumerProtocolSubscription::default().with_topics(
-                m.subscribed_topic_names
-                    .iter()
-                    .map(|t| StrBytes::from_string(t.clone()))
-                    .collect(),
-            );
-            let assignment = ConsumerProtocolAssignment::default().with_assigned_partitions(
-                m.assigned
-                    .iter()
-                    .map(|(topic, partitions)| {
-                        TopicPartition::default()
-                            .with_topic(kafka_protocol::messages::TopicName(StrBytes::from_string(
-                                cg.topic_name(topic).unwrap_or_default().to_string(),
-                            )))
-                            .with_partitions(partitions.iter().copied().collect())
-                    })
-                    .collect(),
-            );
-            MemberDescription {
-                member_id: m.member_id.clone(),
-                group_instance_id: m.instance_id.clone(),
-                client_id: m.client_id.clone(),
-                client_host: m.client_host.clone(),
-                metadata: encode_v0(&subscription),
-                assignment: encode_v0(&assignment),
-            }
-        })
-        .collect();
-    GroupDescription {
-        state: cg.state().name(),
-        protocol_type: "consumer".to_string(),
-        protocol: cg.assignor_name.clone(),
-        members,
-    }
-}
-
-/// A consumer protocol message with its version prefix (v0).
-fn encode_v0<M: Encodable>(message: &M) -> Bytes {
-    let mut buf = bytes::BytesMut::new();
-    bytes::BufMut::put_i16(&mut buf, 0);
-    if message.encode(&mut buf, 0).is_err() {
-        return Bytes::new();
-    }
-    buf.freeze()
 }
