@@ -118,7 +118,13 @@ impl GroupCoordinator {
         if req.rack_id.as_ref().is_some_and(|r| r.is_empty()) {
             return invalid("RackId can't be empty.");
         }
-        if req.subscribed_topic_regex.is_some() {
+        // An empty regex means "no regex" (librdkafka sends one with a topic-name
+        // subscription); a real one is not supported.
+        if req
+            .subscribed_topic_regex
+            .as_ref()
+            .is_some_and(|r| !r.is_empty())
+        {
             return invalid("SubscribedTopicRegex is not supported yet.");
         }
         match req.member_epoch {

@@ -369,6 +369,9 @@ fn invalid_requests_are_refused() {
         send(&mut c, &regex, 0).error_code,
         ResponseError::InvalidRequest.code()
     );
+    // librdkafka sends an empty regex along with topic names: that is no regex.
+    let empty_regex = join_req(None, "uniform").with_subscribed_topic_regex(Some(sb("")));
+    assert_eq!(send(&mut c, &empty_regex, 0).error_code, 0);
     let no_timeout = join_req(None, "uniform").with_rebalance_timeout_ms(-1);
     assert_eq!(
         send(&mut c, &no_timeout, 0).error_code,
