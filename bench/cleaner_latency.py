@@ -192,8 +192,10 @@ def main():
         fill(bootstrap, args)
         fill_s = time.monotonic() - t0
         before = segment_bytes(datadir)
-        # Let the fill's writeback settle before measuring.
-        time.sleep(5)
+        # Write the fill back to disk first: its writeback would otherwise overlap either
+        # phase (ext4 stalls writers while it commits a large backlog).
+        os.sync()
+        time.sleep(2)
 
         idle, _ = measure(bootstrap, args.rate, seconds=args.seconds)
 
