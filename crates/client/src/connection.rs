@@ -426,6 +426,19 @@ impl BrokerConnection {
         self.enqueue(request)?.wait().await
     }
 
+    /// Like [`BrokerConnection::send`], waiting up to `timeout` instead of
+    /// `request.timeout.ms` (JoinGroup, which the coordinator holds for up to the rebalance
+    /// timeout).
+    pub async fn send_with_timeout<R: Request>(
+        &self,
+        request: &R,
+        timeout: Duration,
+    ) -> Result<R::Response, ClientError> {
+        let mut pending = self.enqueue(request)?;
+        pending.timeout = timeout;
+        pending.wait().await
+    }
+
     fn closed_error(&self, reason: String) -> ClientError {
         ClientError::ConnectionClosed {
             addr: self.addr.clone(),

@@ -426,3 +426,78 @@ async fn delivery_timeout_fails_records_when_no_broker_answers() {
         .unwrap_err();
     assert!(matches!(err, ClientError::DeliveryTimeout { .. }), "{err}");
 }
+
+/// A batch that was sent but never reached the broker expires (delivery.timeout.ms): its
+/// sequence number is missing from the log, so the idempotent producer moves to a new epoch
+/// and starts again at sequence 0 (KIP-360) instead of failing every later batch of the
+/// partition with OUT_OF_ORDER_SEQUENCE_NUMBER.
+#[tokio::test]
+async fn an_expired_batch_bumps_the_epoch_and_later_batches_succeed() {
+    use support::DropProxy;
+    use weir_client::{Consumer, ConsumerConfig, TopicPartition};
+    let proxy = DropProxy::start().await;
+    let b = TestBroker::start(&[&format!(
+        "advertised.listeners=PLAINTEXT://127.0.0.1:{}",
+        proxy.port
+    )])
+    .await;
+    proxy.set_target(b.port);
+    let mut c = ProducerConfig::new(proxy.addr());
+    for (k, v) in [
+        ("linger.ms", "0"),
+        ("request.timeout.ms", "400"),
+        ("delivery.timeout.ms", "1500"),
+        ("retry.backoff.ms", "50"),
+        ("reconnect.backoff.max.ms", "100"),
+    ] {
+        c.set(k, v).unwrap();
+    }
+    let p = Producer::new(c).await.unwrap();
+    assert!(p.is_idempotent());
+    let send = |v: &'static [u8]| {
+        let p = p.clone();
+        async move {
+            p.send(ProducerRecord::new("gap").value(v).partition(0))
+                .await
+                .unwrap()
+                .await
+        }
+    };
+    let step = Duration::from_secs(10);
+    tokio::time::timeout(step, send(b"a"))
+        .await
+        .expect("first")
+        .unwrap();
+    proxy.drop_requests(true);
+    let err = tokio::time::timeout(step, send(b"lost"))
+        .await
+        .expect("the lost batch expires")
+        .unwrap_err();
+    assert!(matches!(err, ClientError::DeliveryTimeout { .. }), "{err}");
+    proxy.drop_requests(false);
+    // Without the epoch bump this batch would carry sequence 2 where the broker expects 1.
+    let md = tokio::time::timeout(Duration::from_secs(10), send(b"c"))
+        .await
+        .expect("delivered after the bump")
+        .unwrap();
+    assert_eq!(md.offset, 1);
+    send(b"d").await.unwrap();
+    p.close().await.unwrap();
+
+    let mut cc = ConsumerConfig::new(b.bootstrap());
+    cc.set("auto.offset.reset", "earliest").unwrap();
+    let mut consumer = Consumer::new(cc).await.unwrap();
+    consumer
+        .assign(vec![TopicPartition::new("gap", 0)])
+        .await
+        .unwrap();
+    let mut values = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while values.len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "{values:?}");
+        for r in consumer.poll(Duration::from_millis(200)).await.unwrap() {
+            values.push(r.value.unwrap());
+        }
+    }
+    assert_eq!(values, [&b"a"[..], b"c", b"d"]);
+}

@@ -302,7 +302,12 @@ impl Group {
                 .with_group_instance_id(self.instance_id.as_deref().map(s))
                 .with_protocol_type(s("consumer"))
                 .with_protocols(protocols.clone());
-            let join = match conn.send(&request).await {
+            // The coordinator answers JoinGroup only once every member rejoined, which may take
+            // the whole rebalance timeout: wait that long plus 5 s, as Java's
+            // JOIN_GROUP_TIMEOUT_LAPSE, and at least request.timeout.ms.
+            let join_timeout = (self.rebalance_timeout + Duration::from_secs(5))
+                .max(self.cluster.config().request_timeout);
+            let join = match conn.send_with_timeout(&request, join_timeout).await {
                 Ok(r) => r,
                 Err(e) if e.is_retriable() => {
                     self.coordinator = None;

@@ -19,6 +19,16 @@ pub(crate) struct PartitionQueue {
     pub in_flight: usize,
     /// Next idempotent sequence number.
     pub next_sequence: i32,
+    /// The producer id and epoch `next_sequence` counts for; when the producer moves to a new
+    /// epoch, the partition starts again at 0 once its batches in flight are answered (Java's
+    /// `maybeUpdateProducerIdAndEpoch`).
+    pub producer: Option<(i64, i16)>,
+    /// Last sequence the broker acknowledged in that epoch, which tells a real gap
+    /// (`OUT_OF_ORDER_SEQUENCE_NUMBER` for the next batch) from a retry of a later one.
+    pub last_acked: Option<i32>,
+    /// A failure of this partition made the producer bump its epoch: its batches sealed with
+    /// the old epoch get new sequences in the new one (Java's `partitionsToRewriteSequences`).
+    pub rewrite: bool,
     next_order: u64,
     /// Not before this instant (retry backoff).
     pub retry_after: Option<Instant>,

@@ -105,9 +105,10 @@ impl ProducerBatch {
         }
     }
 
-    /// Bytes of records so far (header excluded).
+    /// Bytes of records so far (header excluded); 0 once sealed (the buffer moved into the
+    /// sealed bytes).
     pub fn records_len(&self) -> usize {
-        self.buf.len() - BATCH_HEADER_LEN
+        self.buf.len().saturating_sub(BATCH_HEADER_LEN)
     }
 
     /// Appends `record` unless it would take the batch past `limit` bytes (a first record is
@@ -221,6 +222,27 @@ impl ProducerBatch {
     }
 }
 
+impl ProducerBatch {
+    /// Moves a sealed batch to another producer id, epoch and base sequence (after an epoch
+    /// bump): rewrites those header fields and the CRC, the records stay as they are.
+    pub fn reassign_producer(&mut self, producer_id: i64, producer_epoch: i16, base_sequence: i32) {
+        self.base_sequence = base_sequence;
+        let Some(sealed) = &self.sealed else {
+            return;
+        };
+        if sealed.len() < BATCH_HEADER_LEN {
+            return;
+        }
+        let mut out = BytesMut::from(&sealed[..]);
+        out[43..51].copy_from_slice(&producer_id.to_be_bytes());
+        out[51..53].copy_from_slice(&producer_epoch.to_be_bytes());
+        out[53..57].copy_from_slice(&base_sequence.to_be_bytes());
+        let crc = crc32c::crc32c(&out[21..]);
+        out[17..21].copy_from_slice(&crc.to_be_bytes());
+        self.sealed = Some(out.freeze());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +299,20 @@ mod tests {
             assert_eq!(set.records[1].timestamp, 1005);
             assert_eq!(set.records[1].headers.len(), 1);
         }
+    }
+
+    #[test]
+    fn a_sealed_batch_moves_to_a_new_epoch() {
+        let mut batch = ProducerBatch::new(Arc::from("t"), 0, 16384, 0, Instant::now());
+        batch.try_append(&ProducerRecord::new("t").value(b"v"), 1000, 16384);
+        batch.seal(7, 1, 42, Compression::Zstd, false).unwrap();
+        batch.reassign_producer(7, 2, 0);
+        let bytes = batch.seal(0, 0, 0, Compression::None, false).unwrap();
+        let header = BatchHeader::parse(&bytes).unwrap();
+        header.validate().unwrap();
+        assert_eq!((header.producer_id(), header.producer_epoch()), (7, 2));
+        assert_eq!(header.base_sequence(), 0);
+        assert_eq!(header.compression_codec(), Compression::Zstd.codec_id());
     }
 
     #[test]

@@ -7,6 +7,12 @@
 //! puts the batch back at its place in its queue and holds the partition until the requests
 //! still in flight for it are answered, so the retried batch goes first (with idempotence its
 //! sequence number is kept; the broker acknowledges duplicates with their original offset).
+//!
+//! An idempotent producer whose batch left a gap in a partition's sequences (it failed or
+//! expired after being sent, or the broker answered `OUT_OF_ORDER_SEQUENCE_NUMBER` for the next
+//! batch, or `UNKNOWN_PRODUCER_ID`) bumps its epoch locally, as Java's does (KIP-360): that
+//! partition's waiting batches are renumbered from 0 in the new epoch, and every other
+//! partition starts at 0 once its batches in flight are answered.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -94,6 +100,12 @@ pub(crate) struct Sender {
     producer_id: i64,
     producer_epoch: i16,
     next_pid_attempt: Instant,
+    /// A batch left a gap in its partition's sequences (it failed after being sent, or the
+    /// broker answered OUT_OF_ORDER_SEQUENCE_NUMBER / UNKNOWN_PRODUCER_ID for the next one):
+    /// move to a new epoch, in which every partition starts again at sequence 0 (KIP-360, as
+    /// the Java idempotent producer does it, locally; transactional producers bump through
+    /// their coordinator when they abort).
+    bump_epoch: bool,
 }
 
 fn is_metadata_error(e: ResponseError) -> bool {
@@ -121,6 +133,7 @@ impl Sender {
             producer_id: -1,
             producer_epoch: -1,
             next_pid_attempt: Instant::now(),
+            bump_epoch: false,
         }
     }
 
@@ -199,7 +212,22 @@ impl Sender {
         if let Some(t) = txn {
             // The transaction manager owns the producer id and epoch.
             (self.producer_id, self.producer_epoch) = t.producer().unwrap_or((-1, -1));
+        } else if std::mem::take(&mut self.bump_epoch) && self.producer_id >= 0 {
+            if self.producer_epoch == i16::MAX {
+                // Epochs are exhausted: a new producer id (InitProducerId) instead.
+                self.producer_id = -1;
+                self.producer_epoch = -1;
+            } else {
+                self.producer_epoch += 1;
+            }
+            tracing::info!(
+                producer_id = self.producer_id,
+                epoch = self.producer_epoch,
+                "bumped the idempotent producer epoch after a sequence gap"
+            );
         }
+        let idempotent_only = shared.idempotent && txn.is_none();
+        let current_producer = (self.producer_id, self.producer_epoch);
         let can_send = (!shared.idempotent || self.producer_id >= 0)
             && txn.is_none_or(|t| t.sending_allowed());
         if let Some(error) = txn.and_then(|t| t.undrained_error()) {
@@ -233,6 +261,12 @@ impl Sender {
                             && now.duration_since(front.created) >= cfg.delivery_timeout
                         {
                             if let Some(b) = queue.batches.pop_front() {
+                                if idempotent_only && b.sealed.is_some() {
+                                    // It was sent: the broker may or may not have its
+                                    // sequence.
+                                    queue.rewrite = true;
+                                    self.bump_epoch = true;
+                                }
                                 expired.push(b);
                             }
                         } else {
@@ -260,8 +294,8 @@ impl Sender {
                         queue.retrying = false;
                     }
                     let full = queue.batches.len() > 1
-                        || front.records_len() >= cfg.batch_size
-                        || front.sealed.is_some();
+                        || front.sealed.is_some()
+                        || front.records_len() >= cfg.batch_size;
                     let deadline = front.created + cfg.linger;
                     if !(full || flush || deadline <= now) {
                         wake_at(deadline);
@@ -284,6 +318,33 @@ impl Sender {
                     if txn.is_some_and(|t| !t.partition_ready(topic, partition)) {
                         continue; // woken when AddPartitionsToTxn is answered
                     }
+                    if shared.idempotent && queue.producer != Some(current_producer) {
+                        // Batches sealed in the old epoch are resent as they are, unless this
+                        // partition's gap caused the bump; new batches wait for the answers in
+                        // flight, then the partition starts over at sequence 0.
+                        let old_retry = front.sealed.is_some() && !queue.rewrite;
+                        if !old_retry {
+                            if queue.in_flight > 0 {
+                                continue; // woken by the answers
+                            }
+                            queue.producer = Some(current_producer);
+                            queue.next_sequence = 0;
+                            queue.last_acked = None;
+                            if std::mem::take(&mut queue.rewrite) {
+                                for b in queue.batches.iter_mut().filter(|b| b.sealed.is_some()) {
+                                    b.reassign_producer(
+                                        current_producer.0,
+                                        current_producer.1,
+                                        queue.next_sequence,
+                                    );
+                                    queue.next_sequence = queue.next_sequence.wrapping_add(b.count);
+                                }
+                            }
+                        }
+                    }
+                    let Some(front) = queue.batches.front() else {
+                        continue;
+                    };
                     let entry = by_node.entry(leader).or_default();
                     let size = front
                         .sealed
@@ -535,18 +596,45 @@ impl Sender {
                 queue.in_flight = queue.in_flight.saturating_sub(1);
                 let err = match result {
                     Ok(o) => {
+                        if batch.base_sequence >= 0 {
+                            queue.last_acked =
+                                Some(batch.base_sequence.wrapping_add(batch.count - 1));
+                        }
                         done.push((batch, Ok(o)));
                         continue;
                     }
                     Err(e) => e,
                 };
-                let retriable = err.is_retriable()
-                    || (self.shared.idempotent
-                        && matches!(
-                            err.kafka_error(),
-                            Some(ResponseError::OutOfOrderSequenceNumber)
-                        ));
+                let idempotent_only = self.shared.idempotent && self.shared.txn.is_none();
+                // Java's canRetry for sequence errors: OUT_OF_ORDER_SEQUENCE_NUMBER for a
+                // batch that is not the next one only says an earlier batch failed: retry.
+                // For the next one it is a real gap: an idempotent producer bumps its epoch
+                // and retries; a transactional one fails the batch (abort, then bump).
+                // UNKNOWN_PRODUCER_ID: the broker lost the producer's state: bump and retry.
+                let next = queue.last_acked.map_or(0, |s| s.wrapping_add(1));
+                let retriable = match err.kafka_error() {
+                    Some(ResponseError::OutOfOrderSequenceNumber) if self.shared.idempotent => {
+                        if batch.base_sequence == next && idempotent_only {
+                            queue.rewrite = true;
+                            self.bump_epoch = true;
+                        }
+                        batch.base_sequence != next || idempotent_only
+                    }
+                    Some(ResponseError::UnknownProducerId) if idempotent_only => {
+                        queue.rewrite = true;
+                        self.bump_epoch = true;
+                        true
+                    }
+                    _ => err.is_retriable(),
+                };
                 let expired = now.duration_since(batch.created) >= cfg.delivery_timeout;
+                let gives_up = !(retriable && batch.attempts < cfg.retries && !expired);
+                if gives_up && idempotent_only && batch.sealed.is_some() {
+                    // The failed batch's sequence may be missing from the log: the next one
+                    // would be out of order in this epoch.
+                    queue.rewrite = true;
+                    self.bump_epoch = true;
+                }
                 if retriable && batch.attempts < cfg.retries && !expired {
                     tracing::debug!(topic = %topic, partition, error = %err, "retrying batch");
                     batch.attempts += 1;
