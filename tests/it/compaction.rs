@@ -221,6 +221,77 @@ async fn cleaner_checkpoint_is_loaded_at_start_and_written_after_cleaning() {
     broker.stop().await;
 }
 
+/// With `log.cleaner.dedupe.buffer.size` far too small for the 50 keys, each pass maps what
+/// fits (about 27 keys) and stops there: the checkpoint moves forward over several passes,
+/// and the log still ends with the latest value of every key at its offset.
+#[tokio::test]
+async fn small_dedupe_buffer_compacts_over_several_passes() {
+    // Written with the cleaner off, so that the first pass finds the whole log cleanable
+    // (with a large enough map, one pass would clean it all).
+    let broker = TestBroker::start(&["log.cleaner.enable=false"]).await;
+    let mut c = broker.client().await;
+    let configs = [
+        ("cleanup.policy", "compact"),
+        ("segment.bytes", "4096"),
+        ("min.cleanable.dirty.ratio", "0.01"),
+    ];
+    let id = create_topic(&mut c, "small-map", &configs).await;
+    let (model, next) = fill(&mut c, "small-map").await;
+    let dir = broker.stop().await;
+    let small = [
+        "log.cleaner.backoff.ms=100",
+        "log.cleaner.dedupe.buffer.size=800",
+    ];
+    let broker = TestBroker::start_in(dir, &small).await;
+    let mut c = broker.client().await;
+    let checkpoint = broker.dir.path().join("cleaner-offset-checkpoint");
+    let mut seen_offsets = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let seen = loop {
+        if let Some(offset) = std::fs::read_to_string(&checkpoint).ok().and_then(|t| {
+            t.strip_prefix("0\n1\nsmall-map 0 ")?
+                .trim_end()
+                .parse::<i64>()
+                .ok()
+        }) {
+            if seen_offsets.last() != Some(&offset) {
+                seen_offsets.push(offset);
+            }
+        }
+        let seen = read_all(&mut c, id, next).await;
+        let mut keys: Vec<&String> = seen.values().map(|(k, _)| k).collect();
+        keys.sort();
+        keys.dedup();
+        // Compacted: no more than one record per key outside the active segment's worth.
+        if seen.len() < keys.len() + 200 {
+            break seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not compacted: {} records",
+            seen.len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert!(
+        seen_offsets.len() >= 2 && seen_offsets.windows(2).all(|w| w[0] < w[1]),
+        "checkpoint offsets {seen_offsets:?}"
+    );
+    let mut latest: BTreeMap<&str, i64> = BTreeMap::new();
+    for (&o, (k, _)) in &model {
+        latest.insert(k, o);
+    }
+    for (o, record) in &seen {
+        assert_eq!(model.get(o), Some(record), "offset {o}");
+    }
+    for (key, &o) in &latest {
+        let last = seen.iter().rev().find(|(_, (k, _))| k == key);
+        let (last_offset, _) = last.unwrap_or_else(|| panic!("{key} lost"));
+        assert_eq!(*last_offset, o, "{key}");
+    }
+    broker.stop().await;
+}
+
 #[tokio::test]
 async fn compacted_topics_refuse_records_without_keys() {
     let broker = TestBroker::start(FAST_CLEANER).await;
