@@ -181,8 +181,9 @@ impl OffsetMap {
     }
 }
 
-/// 128 bits of hash of a key: SipHash-1-3 (std's, fixed keys, so the same in every process)
-/// of the key and of the key after a one-byte prefix.
+/// 128 bits of hash of a key: SipHash-1-3 (std's `DefaultHasher`) of the key and of the key
+/// after a one-byte prefix. A map lives for one cleaning, so the hash only has to be the same
+/// within a process (std does not promise it across Rust versions).
 fn hash_key(key: &[u8]) -> [u64; 2] {
     let mut a = DefaultHasher::new();
     a.write(key);
