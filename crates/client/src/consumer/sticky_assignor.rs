@@ -18,11 +18,16 @@
 //! A partition claimed by two members of the same generation is owned by neither; between
 //! different generations the higher one wins.
 //!
-//! When subscriptions differ, Kafka runs its general algorithm (a search that moves partitions
-//! until no move improves the balance). Weir keeps each member's owned partitions it still
-//! subscribes to, gives every other partition to the least loaded member subscribed to its
-//! topic, then moves partitions from a member to one with at least two fewer; the result is
-//! balanced and sticky but not always Kafka's exact choice.
+//! When subscriptions differ, this is Kafka's general algorithm, also step for step: owned
+//! partitions kept where still subscribed, the others given to the least loaded member that
+//! can take them, then partitions moved (to their previous owner of an older generation when
+//! that helps, else to the least loaded candidate) while that improves the balance, undone if
+//! the balance score did not improve. The orders Java's hash maps and sets give it are
+//! reproduced (member ids, and the first partition of a `HashSet<TopicPartition>` when a move
+//! is undone).
+//!
+//! Kafka's rack-aware variants are not here: this client sends no `client.rack`, and racks are
+//! only used when members send theirs.
 //!
 //! `cooperative-sticky` then removes from the assignment every partition that changes owner
 //! (Kafka's `adjustAssignment`): its owner revokes it and rejoins, and the next rebalance hands
@@ -120,7 +125,7 @@ pub fn sticky(
         b.build(&owned);
         (b.assignment, Some(b.transferring))
     } else {
-        (general(members, partitions_per_topic, &owned), None)
+        (general(members, partitions_per_topic, &order, &owned), None)
     };
     if cooperative {
         let transferring = transferring.unwrap_or_else(|| {
@@ -302,98 +307,462 @@ impl<'a> Constrained<'a> {
     }
 }
 
-/// Members with different subscriptions (see the module docs for how this differs from
-/// Kafka's general algorithm).
+/// Java's `TopicPartition.hashCode`: `31 * (31 + partition) + topic.hashCode()`.
+fn java_tp_hash(tp: &TopicPartition) -> i32 {
+    31i32
+        .wrapping_mul(31i32.wrapping_add(tp.partition))
+        .wrapping_add(java_string_hash(&tp.topic))
+}
+
+/// A Java `HashSet<TopicPartition>` where only "the first element" matters: its iteration
+/// order is by bucket at the current capacity (which only grows), then insertion order.
+#[derive(Default, Clone)]
+struct JavaTpSet {
+    items: Vec<TopicPartition>,
+    capacity: usize,
+}
+
+impl JavaTpSet {
+    fn insert(&mut self, tp: TopicPartition) {
+        if self.capacity == 0 {
+            self.capacity = 16;
+        }
+        if !self.items.contains(&tp) {
+            self.items.push(tp);
+            while self.items.len() > self.capacity * 3 / 4 {
+                self.capacity *= 2;
+            }
+        }
+    }
+    fn remove(&mut self, tp: &TopicPartition) {
+        self.items.retain(|x| x != tp);
+    }
+    fn first(&self) -> Option<&TopicPartition> {
+        let bucket = |tp: &TopicPartition| {
+            let h = java_tp_hash(tp) as u32;
+            ((h ^ (h >> 16)) as usize) & (self.capacity.max(1) - 1)
+        };
+        // min_by_key keeps the first of equal keys: insertion order within a bucket.
+        self.items.iter().min_by_key(|tp| bucket(tp))
+    }
+}
+
+/// Kafka's `PartitionMovements`: which partitions moved between which members, so that a
+/// partition moving back undoes a move instead of adding one.
+#[derive(Default)]
+struct PartitionMovements {
+    by_topic: HashMap<String, HashMap<(String, String), JavaTpSet>>,
+    moves: HashMap<TopicPartition, (String, String)>,
+}
+
+impl PartitionMovements {
+    fn remove_record(&mut self, tp: &TopicPartition) -> Option<(String, String)> {
+        let pair = self.moves.remove(tp)?;
+        if let Some(topic) = self.by_topic.get_mut(&tp.topic) {
+            if let Some(set) = topic.get_mut(&pair) {
+                set.remove(tp);
+                if set.items.is_empty() {
+                    topic.remove(&pair);
+                }
+            }
+            if topic.is_empty() {
+                self.by_topic.remove(&tp.topic);
+            }
+        }
+        Some(pair)
+    }
+
+    fn add_record(&mut self, tp: &TopicPartition, pair: (String, String)) {
+        self.moves.insert(tp.clone(), pair.clone());
+        self.by_topic
+            .entry(tp.topic.clone())
+            .or_default()
+            .entry(pair)
+            .or_default()
+            .insert(tp.clone());
+    }
+
+    fn move_partition(&mut self, tp: &TopicPartition, old: &str, new: &str) {
+        if self.moves.contains_key(tp) {
+            if let Some(existing) = self.remove_record(tp) {
+                if existing.0 != new {
+                    self.add_record(tp, (existing.0, new.to_string()));
+                }
+            }
+        } else {
+            self.add_record(tp, (old.to_string(), new.to_string()));
+        }
+    }
+
+    fn actual_partition_to_move(
+        &self,
+        tp: &TopicPartition,
+        old: &str,
+        new: &str,
+    ) -> TopicPartition {
+        let Some(topic) = self.by_topic.get(&tp.topic) else {
+            return tp.clone();
+        };
+        let old = match self.moves.get(tp) {
+            Some(pair) => pair.0.as_str(),
+            None => old,
+        };
+        match topic.get(&(new.to_string(), old.to_string())) {
+            Some(set) => set.first().cloned().unwrap_or_else(|| tp.clone()),
+            None => tp.clone(),
+        }
+    }
+}
+
+/// Kafka's `GeneralAssignmentBuilder` (without racks), for members with different
+/// subscriptions: keep owned partitions, give each unassigned partition to the least loaded
+/// member that can take it, then move partitions while that improves the balance.
+struct General<'a> {
+    partitions_per_topic: &'a HashMap<String, i32>,
+    /// Member ids in Java's HashMap order.
+    order: Vec<String>,
+    topic_consumers: HashMap<String, Vec<String>>,
+    consumer_topics: HashMap<String, Vec<String>>,
+    current: HashMap<String, Vec<TopicPartition>>,
+    owner: HashMap<TopicPartition, String>,
+    sorted_all: Vec<TopicPartition>,
+    /// Kafka's `sortedCurrentSubscriptions`: (partition count, member id).
+    sorted: BTreeSet<(usize, String)>,
+    movements: PartitionMovements,
+    revocation_required: bool,
+    total: usize,
+}
+
+impl<'a> General<'a> {
+    fn size(&self, consumer: &str) -> usize {
+        self.current.get(consumer).map_or(0, Vec::len)
+    }
+
+    fn sorted_remove(&mut self, consumer: &str) {
+        let key = (self.size(consumer), consumer.to_string());
+        self.sorted.remove(&key);
+    }
+
+    fn sorted_add(&mut self, consumer: &str) {
+        let key = (self.size(consumer), consumer.to_string());
+        self.sorted.insert(key);
+    }
+
+    fn max_assignment_size(&self, topics: &[String]) -> usize {
+        if topics.len() == self.partitions_per_topic.len() {
+            self.total
+        } else {
+            topics
+                .iter()
+                .map(|t| usize::try_from(self.partitions_per_topic[t]).unwrap_or(0))
+                .sum()
+        }
+    }
+
+    fn subscribed(&self, consumer: &str, topic: &str) -> bool {
+        self.consumer_topics
+            .get(consumer)
+            .is_some_and(|ts| ts.iter().any(|t| t == topic))
+    }
+
+    fn is_balanced(&self) -> bool {
+        let (Some(first), Some(last)) = (self.sorted.first(), self.sorted.last()) else {
+            return true;
+        };
+        if first.0 + 1 >= last.0 {
+            return true;
+        }
+        let mut all: HashMap<&TopicPartition, &str> = HashMap::new();
+        for id in &self.order {
+            for tp in self.current.get(id).into_iter().flatten() {
+                all.insert(tp, id);
+            }
+        }
+        for (count, consumer) in &self.sorted {
+            let topics = &self.consumer_topics[consumer];
+            if *count == self.max_assignment_size(topics) {
+                continue;
+            }
+            let mine = &self.current[consumer];
+            for topic in topics {
+                for p in 0..self.partitions_per_topic[topic] {
+                    let tp = TopicPartition::new(topic.as_str(), p);
+                    if mine.contains(&tp) {
+                        continue;
+                    }
+                    if let Some(other) = all.get(&tp) {
+                        if count + 1 < self.size(other) {
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    fn can_consumer_participate(&self, consumer: &str) -> bool {
+        let size = self.size(consumer);
+        if size < self.max_assignment_size(&self.consumer_topics[consumer]) {
+            return true;
+        }
+        self.current
+            .get(consumer)
+            .into_iter()
+            .flatten()
+            .any(|tp| self.topic_consumers[&tp.topic].len() >= 2)
+    }
+
+    fn reassign_to(&mut self, tp: &TopicPartition, new: &str) {
+        let Some(old) = self.owner.get(tp).cloned() else {
+            return;
+        };
+        let moved = self.movements.actual_partition_to_move(tp, &old, new);
+        let Some(old) = self.owner.get(&moved).cloned() else {
+            return;
+        };
+        self.sorted_remove(&old);
+        self.sorted_remove(new);
+        self.movements.move_partition(&moved, &old, new);
+        if let Some(list) = self.current.get_mut(&old) {
+            if let Some(i) = list.iter().position(|x| *x == moved) {
+                list.remove(i);
+            }
+        }
+        self.current
+            .entry(new.to_string())
+            .or_default()
+            .push(moved.clone());
+        self.owner.insert(moved, new.to_string());
+        self.sorted_add(new);
+        self.sorted_add(&old);
+    }
+
+    fn perform_reassignments(
+        &mut self,
+        partitions: &[TopicPartition],
+        prev: &HashMap<TopicPartition, (String, i32)>,
+    ) -> bool {
+        let mut performed = false;
+        loop {
+            let mut modified = false;
+            for tp in partitions {
+                if self.is_balanced() {
+                    break;
+                }
+                let Some(consumer) = self.owner.get(tp).cloned() else {
+                    continue;
+                };
+                if let Some((prev_owner, _)) = prev.get(tp) {
+                    if self.size(&consumer) > self.size(prev_owner) + 1 {
+                        let prev_owner = prev_owner.clone();
+                        self.reassign_to(tp, &prev_owner);
+                        performed = true;
+                        modified = true;
+                        continue;
+                    }
+                }
+                let others = self.topic_consumers[&tp.topic].clone();
+                if others
+                    .iter()
+                    .any(|other| self.size(&consumer) > self.size(other) + 1)
+                {
+                    let target = self
+                        .sorted
+                        .iter()
+                        .find(|(_, c)| self.subscribed(c, &tp.topic))
+                        .map(|(_, c)| c.clone());
+                    if let Some(target) = target {
+                        self.reassign_to(tp, &target);
+                    }
+                    performed = true;
+                    modified = true;
+                }
+            }
+            if !modified {
+                return performed;
+            }
+        }
+    }
+}
+
+fn balance_score(assignment: &HashMap<String, Vec<TopicPartition>>) -> usize {
+    let sizes: Vec<usize> = assignment.values().map(Vec::len).collect();
+    let mut score = 0;
+    for (i, a) in sizes.iter().enumerate() {
+        for b in &sizes[i + 1..] {
+            score += a.abs_diff(*b);
+        }
+    }
+    score
+}
+
+/// Kafka's general sticky algorithm (members with different subscriptions).
 fn general(
     members: &[MemberSubscription],
     partitions_per_topic: &HashMap<String, i32>,
+    order: &[&str],
     owned: &BTreeMap<&str, Vec<TopicPartition>>,
 ) -> Assignment {
-    let subscribed: HashMap<&str, HashSet<&str>> = members
+    let by_id: HashMap<&str, &MemberSubscription> =
+        members.iter().map(|m| (m.member_id.as_str(), m)).collect();
+    let max_generation = members
         .iter()
-        .map(|m| {
-            let topics = m
-                .topics
-                .iter()
-                .map(String::as_str)
-                .filter(|t| partitions_per_topic.contains_key(*t))
-                .collect();
-            (m.member_id.as_str(), topics)
-        })
+        .map(|m| m.generation)
+        .max()
+        .unwrap_or(-1)
+        .max(-1);
+    let mut topic_consumers: HashMap<String, Vec<String>> = partitions_per_topic
+        .keys()
+        .map(|t| (t.clone(), Vec::new()))
         .collect();
-    let mut assignment: Assignment = members
-        .iter()
-        .map(|m| (m.member_id.clone(), Vec::new()))
-        .collect();
-    let mut owner: HashMap<TopicPartition, String> = HashMap::new();
-    for (&id, tps) in owned {
-        for tp in tps {
-            let valid = tp.partition >= 0
-                && partitions_per_topic
-                    .get(&tp.topic)
-                    .is_some_and(|&n| tp.partition < n);
-            if valid && subscribed[id].contains(tp.topic.as_str()) {
-                owner.insert(tp.clone(), id.to_string());
-                if let Some(list) = assignment.get_mut(id) {
-                    list.push(tp.clone());
-                }
+    let mut consumer_topics: HashMap<String, Vec<String>> = HashMap::new();
+    let mut current: HashMap<String, Vec<TopicPartition>> = HashMap::new();
+    for &id in order {
+        let m = by_id[id];
+        let mut topics = Vec::new();
+        for t in &m.topics {
+            if let Some(list) = topic_consumers.get_mut(t) {
+                topics.push(t.clone());
+                list.push(id.to_string());
             }
         }
+        consumer_topics.insert(id.to_string(), topics);
+        current.insert(id.to_string(), owned.get(id).cloned().unwrap_or_default());
     }
-    // Kafka's order: topics with fewer potential consumers first, then by name.
-    let potential = |t: &str| subscribed.values().filter(|s| s.contains(t)).count();
-    let mut topics: Vec<&String> = partitions_per_topic.keys().collect();
-    topics.sort_by(|a, b| potential(a).cmp(&potential(b)).then(a.cmp(b)));
-    let all: Vec<TopicPartition> = topics
+    let mut owner: HashMap<TopicPartition, String> = HashMap::new();
+    for &id in order {
+        for tp in &current[id] {
+            owner.insert(tp.clone(), id.to_string());
+        }
+    }
+    let topic_key = |t: &String| (topic_consumers[t].len(), t.clone());
+    let mut sorted_topics: Vec<&String> = topic_consumers.keys().collect();
+    sorted_topics.sort_by_key(|t| topic_key(t));
+    let sorted_all: Vec<TopicPartition> = sorted_topics
         .iter()
         .flat_map(|t| (0..partitions_per_topic[*t]).map(|p| TopicPartition::new(t.as_str(), p)))
         .collect();
-    let least_loaded = |assignment: &Assignment, topic: &str| -> Option<String> {
-        assignment
-            .iter()
-            .filter(|(id, _)| subscribed[id.as_str()].contains(topic))
-            .min_by(|a, b| a.1.len().cmp(&b.1.len()).then(a.0.cmp(b.0)))
-            .map(|(id, _)| id.clone())
+    let total = sorted_all.len();
+    let mut b = General {
+        partitions_per_topic,
+        order: order.iter().map(|s| s.to_string()).collect(),
+        topic_consumers,
+        consumer_topics,
+        current,
+        owner,
+        sorted_all,
+        sorted: BTreeSet::new(),
+        movements: PartitionMovements::default(),
+        revocation_required: false,
+        total,
     };
-    for tp in &all {
-        if owner.contains_key(tp) {
+
+    // prepopulateCurrentAssignments: partitions members owned in older generations.
+    let mut prev: HashMap<TopicPartition, (String, i32)> = HashMap::new();
+    for &id in order {
+        let m = by_id[id];
+        if m.generation < max_generation {
+            for tp in &m.owned_partitions {
+                match prev.get(tp) {
+                    Some((_, g)) if m.generation <= *g => {}
+                    _ => {
+                        prev.insert(tp.clone(), (id.to_string(), m.generation));
+                    }
+                }
+            }
+        }
+    }
+
+    // assignOwnedPartitions.
+    let mut assigned: HashSet<TopicPartition> = HashSet::new();
+    for id in b.order.clone() {
+        let list = b.current.get(&id).cloned().unwrap_or_default();
+        let mut kept = Vec::new();
+        for tp in list {
+            if !b.topic_consumers.contains_key(&tp.topic) {
+                b.owner.remove(&tp);
+            } else if !b.subscribed(&id, &tp.topic) {
+                b.revocation_required = true;
+            } else {
+                assigned.insert(tp.clone());
+                kept.push(tp);
+            }
+        }
+        b.current.insert(id, kept);
+    }
+    let mut unassigned: Vec<TopicPartition> = b
+        .sorted_all
+        .iter()
+        .filter(|tp| !assigned.contains(*tp))
+        .cloned()
+        .collect();
+    for id in b.order.clone() {
+        b.sorted_add(&id);
+    }
+
+    // balance.
+    let initializing = b
+        .sorted
+        .last()
+        .is_none_or(|(_, c)| b.current.get(c).is_none_or(Vec::is_empty));
+    for tp in &unassigned {
+        if b.topic_consumers[&tp.topic].is_empty() {
             continue;
         }
-        if let Some(id) = least_loaded(&assignment, &tp.topic) {
-            owner.insert(tp.clone(), id.clone());
-            if let Some(list) = assignment.get_mut(&id) {
-                list.push(tp.clone());
+        let target = b
+            .sorted
+            .iter()
+            .find(|(_, c)| b.subscribed(c, &tp.topic))
+            .map(|(_, c)| c.clone());
+        if let Some(c) = target {
+            b.sorted_remove(&c);
+            b.current.entry(c.clone()).or_default().push(tp.clone());
+            b.owner.insert(tp.clone(), c.clone());
+            b.sorted_add(&c);
+        }
+    }
+    let fixed_topics: HashSet<String> = b
+        .topic_consumers
+        .iter()
+        .filter(|(_, cs)| cs.len() < 2)
+        .map(|(t, _)| t.clone())
+        .collect();
+    b.sorted_all.retain(|tp| !fixed_topics.contains(&tp.topic));
+    unassigned.retain(|tp| !fixed_topics.contains(&tp.topic));
+    let mut fixed: Vec<(String, Vec<TopicPartition>)> = Vec::new();
+    for id in b.order.clone() {
+        if !b.can_consumer_participate(&id) {
+            b.sorted_remove(&id);
+            if let Some(list) = b.current.remove(&id) {
+                fixed.push((id, list));
             }
         }
     }
-    // Balance: move a partition to an eligible member with at least two fewer partitions.
-    let mut moved = true;
-    let mut rounds = 0;
-    while moved && rounds < all.len() * members.len().max(1) {
-        moved = false;
-        rounds += 1;
-        for tp in &all {
-            let Some(current) = owner.get(tp).cloned() else {
-                continue;
-            };
-            let Some(target) = least_loaded(&assignment, &tp.topic) else {
-                continue;
-            };
-            let from = assignment.get(&current).map_or(0, Vec::len);
-            let to = assignment.get(&target).map_or(0, Vec::len);
-            if to + 1 < from {
-                if let Some(list) = assignment.get_mut(&current) {
-                    list.retain(|x| x != tp);
-                }
-                if let Some(list) = assignment.get_mut(&target) {
-                    list.push(tp.clone());
-                }
-                owner.insert(tp.clone(), target);
-                moved = true;
-            }
-        }
+    let pre_balance = b.current.clone();
+    let pre_owner = b.owner.clone();
+    if !b.revocation_required {
+        b.perform_reassignments(&unassigned, &prev);
     }
-    assignment
+    let all = b.sorted_all.clone();
+    let performed = b.perform_reassignments(&all, &prev);
+    if !initializing && performed && balance_score(&b.current) >= balance_score(&pre_balance) {
+        b.current = pre_balance;
+        b.owner = pre_owner;
+    }
+    for (id, list) in fixed {
+        b.current.insert(id.clone(), list);
+        b.sorted_add(&id);
+    }
+    members
+        .iter()
+        .map(|m| {
+            (
+                m.member_id.clone(),
+                b.current.get(&m.member_id).cloned().unwrap_or_default(),
+            )
+        })
+        .collect()
 }
 
 /// The `sticky` assignor's user data (Kafka's `StickyAssignorUserData` v1): the member's
@@ -470,6 +839,23 @@ mod tests {
         let (_, generation) = decode_sticky_user_data(&bytes[..bytes.len() - 4]).unwrap();
         assert_eq!(generation, -1);
         assert!(decode_sticky_user_data(&[0, 0, 0, 1, 0]).is_none());
+    }
+
+    #[test]
+    fn java_hash_set_first_element() {
+        // Checked with java.util.HashSet<org.apache.kafka.common.TopicPartition>.
+        assert_eq!(java_tp_hash(&TopicPartition::new("t1", 3)), 4699);
+        let mut set = JavaTpSet::default();
+        for t in ["t2", "t0", "t1"] {
+            for p in 0..5 {
+                set.insert(TopicPartition::new(t, p));
+            }
+        }
+        assert_eq!(set.first(), Some(&TopicPartition::new("t0", 4)));
+        let mut set = JavaTpSet::default();
+        set.insert(TopicPartition::new("t1", 3));
+        set.insert(TopicPartition::new("t0", 7));
+        assert_eq!(set.first(), Some(&TopicPartition::new("t0", 7)));
     }
 
     #[test]
