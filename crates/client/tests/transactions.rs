@@ -338,3 +338,72 @@ async fn consume_transform_produce_commits_offsets_in_the_transaction() {
     let raw = read_all(&b, "out", 3, "read_uncommitted", 61).await;
     assert!(raw.len() > 60);
 }
+
+/// A batch sent into the void (a proxy swallows the request) expires: the transaction can only
+/// be aborted; the abort bumps the epoch (InitProducerId with the current id and epoch,
+/// KIP-360) so that the next transaction starts its sequences at 0 and commits.
+#[tokio::test]
+async fn a_lost_batch_makes_the_transaction_abortable_and_the_abort_bumps_the_epoch() {
+    let proxy = support::DropProxy::start().await;
+    let mut props: Vec<String> = BROKER.iter().map(|s| s.to_string()).collect();
+    props.push(format!(
+        "advertised.listeners=PLAINTEXT://127.0.0.1:{}",
+        proxy.port
+    ));
+    let props: Vec<&str> = props.iter().map(String::as_str).collect();
+    let b = TestBroker::start(&props).await;
+    proxy.set_target(b.port);
+    topic(&b, "lost", 1).await;
+    let mut c = ProducerConfig::new(proxy.addr());
+    for (k, v) in [
+        ("transactional.id", "lossy"),
+        ("linger.ms", "0"),
+        ("request.timeout.ms", "400"),
+        ("delivery.timeout.ms", "1500"),
+        ("retry.backoff.ms", "50"),
+        ("reconnect.backoff.max.ms", "100"),
+    ] {
+        c.set(k, v).unwrap();
+    }
+    let p = Producer::new(c).await.unwrap();
+    p.init_transactions().await.unwrap();
+    p.begin_transaction().unwrap();
+    p.send(ProducerRecord::new("lost").value(b"x").partition(0))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    proxy.drop_requests(true);
+    let f = p
+        .send(ProducerRecord::new("lost").value(b"y").partition(0))
+        .await
+        .unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(10), f)
+        .await
+        .expect("the lost batch expires")
+        .unwrap_err();
+    assert!(matches!(err, ClientError::DeliveryTimeout { .. }), "{err}");
+    proxy.drop_requests(false);
+    let err = p.commit_transaction().await.unwrap_err();
+    assert!(
+        matches!(err, ClientError::TransactionAbortable { .. }),
+        "{err}"
+    );
+    assert!(matches!(
+        p.send(ProducerRecord::new("lost").value(b"no")).await,
+        Err(ClientError::TransactionAbortable { .. })
+    ));
+    p.abort_transaction().await.unwrap();
+    p.begin_transaction().unwrap();
+    let f = p
+        .send(ProducerRecord::new("lost").value(b"z").partition(0))
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(10), p.commit_transaction())
+        .await
+        .expect("commit after the bump")
+        .unwrap();
+    f.await.unwrap();
+    let rc = read_all(&b, "lost", 1, "read_committed", 1).await;
+    assert_eq!(values(&rc), ["z"]);
+}
