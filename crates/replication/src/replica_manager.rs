@@ -247,14 +247,16 @@ impl ReplicaManager {
     }
 
     /// One retention pass over every hosted partition, with each topic's policy from
-    /// `policy_of` (`None`: skip the topic). Dropped segments are unlinked outside every
-    /// partition lock. Returns what was deleted as `(segments, bytes)`.
+    /// `policy_of` (`None`: skip the topic). Dropped segments are renamed to `*.deleted` under
+    /// the partition lock and removed `file.delete.delay.ms` later by the retention task's
+    /// sweep. Returns what was deleted as `(segments, bytes)`.
     ///
     /// No checkpoint is written here (it would cost an fsync per pass under write load):
     /// retention moves a log start offset only to the base offset of the first remaining
     /// segment, which a restart finds again from the files; the periodic flush writes
-    /// `log-start-offset-checkpoint` too. A crash before the unlink brings the segments back
-    /// until the next pass deletes them again.
+    /// `log-start-offset-checkpoint` too. A crash before the rename brings the segments back
+    /// until the next pass deletes them again; one after it leaves `.deleted` files, which
+    /// opening the log removes.
     pub fn run_retention(
         &self,
         policy_of: impl Fn(&str) -> Option<RetentionPolicy>,
@@ -280,8 +282,8 @@ impl ReplicaManager {
     }
 
     /// DeleteRecords on a hosted partition: see [`Partition::delete_records`]. The new start
-    /// offset is checkpointed before the segments below it are unlinked, so it survives a
-    /// crash. Returns the new log start offset (the low watermark).
+    /// offset is checkpointed before the segments below it are renamed for deletion, so it
+    /// survives a crash. Returns the new log start offset (the low watermark).
     pub fn delete_records(
         &self,
         tp: &TopicPartition,
