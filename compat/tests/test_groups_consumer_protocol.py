@@ -1,5 +1,7 @@
-"""The KIP-848 consumer group protocol with the Java client (kafka-clients 3.9,
-group.protocol=consumer), against a `weir broker` process, for each server-side assignor:
+"""The KIP-848 consumer group protocol with real clients against a `weir broker` process, for
+each server-side assignor (`group.remote.assignor` uniform and range).
+
+The Java client (kafka-clients 3.9, group.protocol=consumer):
 
 - member 1 joins a 6-partition topic and gets every partition;
 - member 2 joins: member 1 revokes exactly the 3 partitions member 2 then gets, and keeps the
@@ -11,6 +13,9 @@ group.protocol=consumer), against a `weir broker` process, for each server-side 
   members are not fenced, keep their partitions and go on, still exactly once;
 - after both commit and leave, and the broker restarts again, a new member resumes exactly from
   the committed offsets.
+
+librdkafka (confluent-kafka, group.protocol=consumer): three members join one after the other,
+each newcomer takes only what the others give up, and every record is consumed exactly once.
 """
 
 import subprocess
@@ -185,3 +190,109 @@ def test_java_consumer_protocol_incremental_rebalance_commit_restart_resume(star
     finally:
         for m in members:
             m.kill()
+
+
+class RdMember:
+    """A librdkafka (confluent-kafka) consumer with group.protocol=consumer on its own thread,
+    committing each record synchronously before it polls again."""
+
+    def __init__(self, bootstrap, topic, group, assignor):
+        from confluent_kafka import Consumer
+
+        self.lock = threading.Lock()
+        self.owned = set()
+        self.revoked = []
+        self.got = []
+        self.errors = []
+        self.stop_flag = threading.Event()
+        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group,
+                                  "group.protocol": "consumer", "group.remote.assignor": assignor,
+                                  "auto.offset.reset": "earliest", "enable.auto.commit": False})
+        self.consumer.subscribe([topic], on_assign=self._assign, on_revoke=self._revoke,
+                                on_lost=self._lost)
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _assign(self, _c, parts):
+        with self.lock:
+            self.owned |= {p.partition for p in parts}
+
+    def _revoke(self, _c, parts):
+        with self.lock:
+            self.owned -= {p.partition for p in parts}
+            self.revoked.extend(p.partition for p in parts)
+
+    def _lost(self, _c, parts):
+        with self.lock:
+            self.owned -= {p.partition for p in parts}
+            self.errors.append(f"lost {[p.partition for p in parts]}")
+
+    def _run(self):
+        while not self.stop_flag.is_set():
+            m = self.consumer.poll(0.1)
+            if m is None:
+                continue
+            if m.error():
+                with self.lock:
+                    self.errors.append(str(m.error()))
+                continue
+            with self.lock:
+                self.got.append((m.partition(), m.offset(), int(m.value())))
+            self.consumer.commit(m, asynchronous=False)
+
+    def assigned(self):
+        with self.lock:
+            return set(self.owned)
+
+    def consumed(self):
+        with self.lock:
+            return list(self.got)
+
+    def close(self):
+        self.stop_flag.set()
+        self.thread.join(30)
+        self.consumer.close()
+
+
+@pytest.mark.parametrize("assignor", ["uniform", "range"])
+def test_librdkafka_consumer_protocol_incremental_split(start_broker, assignor):
+    """librdkafka's KIP-848 consumer: three members join one after the other; each newcomer
+    only takes partitions the others give up (nothing else is revoked), the group ends 2/2/2,
+    and every record is consumed exactly once."""
+    broker = start_broker(overrides={"group.consumer.heartbeat.interval.ms": "500"})
+    topic = topic_name(f"kip848-rd-{assignor}")
+    group = f"g-kip848-rd-{assignor}"
+    ck.create_topic(broker.bootstrap, topic, PARTITIONS)
+    produce(broker.bootstrap, topic, range(0, 300))
+    members = []
+    try:
+        first = RdMember(broker.bootstrap, topic, group, assignor)
+        members.append(first)
+        wait_until(lambda: first.assigned() == set(range(PARTITIONS)), 60, "member 1 owns all partitions")
+        wait_until(lambda: len(first.consumed()) >= 300, 60, "member 1 consumed the first 300")
+        for size in (2, 3):
+            before = [m.assigned() for m in members]
+            revoked_before = [len(m.revoked) for m in members]
+            newcomer = RdMember(broker.bootstrap, topic, group, assignor)
+            members.append(newcomer)
+            share = PARTITIONS // size
+            wait_until(lambda: all(len(m.assigned()) == share for m in members), 60,
+                       f"the partitions split {share} each over {size} members")
+            # Incremental: the old members gave up exactly what the newcomer took.
+            given_up = set()
+            for m, owned, n in zip(members, before, revoked_before):
+                now = m.assigned()
+                assert now <= owned, "an old member gained partitions"
+                with m.lock:
+                    revoked = set(m.revoked[n:])
+                assert revoked == owned - now, "revoked more than moved"
+                given_up |= owned - now
+            assert newcomer.assigned() == given_up
+        produce(broker.bootstrap, topic, range(300, 600))
+        wait_until(lambda: sum(len(m.consumed()) for m in members) >= 600, 60, "600 records consumed")
+        time.sleep(1)
+        check_exactly_once([r for m in members for r in m.consumed()], range(600))
+        assert not [e for m in members for e in m.errors]
+    finally:
+        for m in members:
+            m.close()
