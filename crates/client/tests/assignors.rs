@@ -6,7 +6,6 @@ mod assignor_vectors;
 
 use std::collections::HashMap;
 
-use assignor_vectors::VECTORS;
 use weir_client::consumer::assignor::assign;
 use weir_client::{MemberSubscription, TopicPartition};
 
@@ -18,7 +17,7 @@ fn tp(s: &str) -> TopicPartition {
 #[test]
 fn assignments_match_the_java_client() {
     let mut checked: HashMap<&str, usize> = HashMap::new();
-    for (i, v) in VECTORS.iter().enumerate() {
+    for (i, v) in assignor_vectors::all().enumerate() {
         let members: Vec<MemberSubscription> = v
             .members
             .iter()
