@@ -63,6 +63,16 @@ impl Queues {
             .get_mut(topic)?
             .get_mut(usize::try_from(partition).ok()?)
     }
+
+    /// Takes every waiting batch out of every queue (an abort, or a transaction that can no
+    /// longer send), so the caller can fail them.
+    pub fn drain_all(&mut self) -> Vec<ProducerBatch> {
+        self.topics
+            .values_mut()
+            .flat_map(|parts| parts.iter_mut())
+            .flat_map(|queue| queue.batches.drain(..))
+            .collect()
+    }
 }
 
 pub(crate) struct RecordAccumulator {

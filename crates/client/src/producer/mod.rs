@@ -276,6 +276,13 @@ impl Producer {
     /// Sends everything buffered now (ignoring `linger.ms`) and waits until every record sent
     /// before the call is acknowledged or failed.
     pub async fn flush(&self) -> Result<(), ClientError> {
+        self.wait_until_drained(|| false).await;
+        Ok(())
+    }
+
+    /// Sends everything buffered now (ignoring `linger.ms`) and waits until no record is
+    /// pending, or until `give_up` says waiting is pointless.
+    async fn wait_until_drained(&self, give_up: impl Fn() -> bool) {
         let shared = &self.inner.shared;
         shared.flushing.fetch_add(1, Ordering::AcqRel);
         shared.wake.notify_one();
@@ -283,7 +290,7 @@ impl Producer {
             let progress = shared.progress.notified();
             tokio::pin!(progress);
             progress.as_mut().enable();
-            if shared.accumulator.lock().pending_records == 0 {
+            if shared.accumulator.lock().pending_records == 0 || give_up() {
                 break;
             }
             // The sender notifies on every completion; the timeout only guards against a
@@ -291,7 +298,6 @@ impl Producer {
             let _ = tokio::time::timeout(Duration::from_millis(100), progress).await;
         }
         shared.flushing.fetch_sub(1, Ordering::AcqRel);
-        Ok(())
     }
 
     /// Flushes, then stops the sender. Later `send`s fail with [`ClientError::ProducerClosed`].

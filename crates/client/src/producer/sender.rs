@@ -231,14 +231,7 @@ impl Sender {
         let can_send = (!shared.idempotent || self.producer_id >= 0)
             && txn.is_none_or(|t| t.sending_allowed());
         if let Some(error) = txn.and_then(|t| t.undrained_error()) {
-            let undrained: Vec<ProducerBatch> = {
-                let mut q = shared.accumulator.lock();
-                q.topics
-                    .values_mut()
-                    .flat_map(|parts| parts.iter_mut())
-                    .flat_map(|queue| queue.batches.drain(..).collect::<Vec<_>>())
-                    .collect()
-            };
+            let undrained = shared.accumulator.lock().drain_all();
             for batch in undrained {
                 self.complete(batch, Err(error.clone()));
             }

@@ -705,14 +705,7 @@ impl Producer {
         // Records still in the accumulator never reach the broker. A batch that is waiting to
         // be retried was sent before: its sequence may or may not be in the log, so the
         // producer moves to a new epoch after the abort.
-        let dropped: Vec<_> = {
-            let mut q = shared.accumulator.lock();
-            q.topics
-                .values_mut()
-                .flat_map(|parts| parts.iter_mut())
-                .flat_map(|queue| queue.batches.drain(..).collect::<Vec<_>>())
-                .collect()
-        };
+        let dropped = shared.accumulator.lock().drain_all();
         if dropped.iter().any(|b| b.sealed.is_some()) {
             txn.status().epoch_bump_required = true;
         }
@@ -749,26 +742,14 @@ impl Producer {
     /// Waits until no record is buffered or in flight, or the transaction failed.
     async fn wait_until_sent(&self, txn: &TransactionManager) {
         let shared = &self.inner.shared;
-        shared.flushing.fetch_add(1, Ordering::AcqRel);
-        shared.wake.notify_one();
-        loop {
-            let progress = shared.progress.notified();
-            tokio::pin!(progress);
-            progress.as_mut().enable();
-            if shared.accumulator.lock().pending_records == 0 {
-                break;
-            }
-            // Batches of a failed transaction are never sent: commit returns, abort drops them.
-            let failed = matches!(
+        // Batches of a failed transaction are never sent: commit returns, abort drops them.
+        self.wait_until_drained(|| {
+            matches!(
                 txn.status().state,
                 TxnState::Abortable(_) | TxnState::Fatal(_)
-            );
-            if failed && shared.in_flight.load(Ordering::Acquire) == 0 {
-                break;
-            }
-            let _ = tokio::time::timeout(Duration::from_millis(100), progress).await;
-        }
-        shared.flushing.fetch_sub(1, Ordering::AcqRel);
+            ) && shared.in_flight.load(Ordering::Acquire) == 0
+        })
+        .await;
     }
 
     /// The transactional id, for a transactional producer.
