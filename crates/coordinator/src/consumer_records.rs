@@ -116,12 +116,7 @@ impl ConsumerRecord {
             ConsumerRecord::Metadata { group, epoch } => {
                 key.put_i16(3);
                 put_string(&mut key, group);
-                epoch.map(|e| {
-                    let mut b = value_header();
-                    b.put_i32(e);
-                    end_struct(&mut b);
-                    b.freeze()
-                })
+                epoch.map(epoch_value)
             }
             ConsumerRecord::PartitionMetadata { group, value } => {
                 key.put_i16(4);
@@ -169,12 +164,7 @@ impl ConsumerRecord {
             ConsumerRecord::TargetAssignmentMetadata { group, epoch } => {
                 key.put_i16(6);
                 put_string(&mut key, group);
-                epoch.map(|e| {
-                    let mut b = value_header();
-                    b.put_i32(e);
-                    end_struct(&mut b);
-                    b.freeze()
-                })
+                epoch.map(epoch_value)
             }
             ConsumerRecord::TargetAssignmentMember {
                 group,
@@ -262,6 +252,14 @@ impl ConsumerRecord {
         };
         Ok(Some(record))
     }
+}
+
+/// The value of the two records that hold only an epoch (keys 3 and 6).
+fn epoch_value(epoch: i32) -> Bytes {
+    let mut b = value_header();
+    b.put_i32(epoch);
+    end_struct(&mut b);
+    b.freeze()
 }
 
 fn value_header() -> BytesMut {
