@@ -27,8 +27,6 @@ include whatever else the machine does; run it on a quiet machine and compare th
 import argparse
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,16 +36,14 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource,
                                    NewTopic, ResourceType)
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from librdkafka_bench import free_port, start_broker, stop_broker  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 MIB = 1 << 20
 COMPACTED = "cleaner-load"
 LATENCY = "latency"
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def segment_bytes(path):
@@ -159,22 +155,9 @@ def main():
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
     log = open(Path(tmp.name) / "broker.log", "wb")
-    broker = subprocess.Popen(
-        [str(weir), "broker", "--override", f"listeners=PLAINTEXT://{bootstrap}",
-         "--override", f"log.dirs={datadir}",
-         "--override", "log.cleaner.backoff.ms=200"],
-        stdout=log, stderr=log)
+    broker = start_broker(weir, datadir, port, log,
+                          ["log.cleaner.backoff.ms=200"])
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or broker.poll() is not None:
-                    sys.exit("broker did not start")
-                time.sleep(0.1)
-
         admin = AdminClient({"bootstrap.servers": bootstrap})
         futures = admin.create_topics([
             NewTopic(COMPACTED, args.partitions, 1, config={
@@ -223,11 +206,7 @@ def main():
             print(f"p99 ratio          {b['p99'] / i['p99']:.2f} (the issue asks for at most 2)")
         return 0
     finally:
-        broker.terminate()
-        try:
-            broker.wait(15)
-        except subprocess.TimeoutExpired:
-            broker.kill()
+        stop_broker(broker)
         log.close()
         tmp.cleanup()
 

@@ -73,10 +73,12 @@ def port_answers(port):
         return False
 
 
-def start_broker(weir, datadir, port, log):
+def start_broker(weir, datadir, port, log, overrides=()):
+    """A release broker on 127.0.0.1:`port`; `overrides`: more `key=value` settings."""
+    extra = [a for o in overrides for a in ("--override", o)]
     proc = subprocess.Popen(
-        [weir, "broker", "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
-         "--override", f"log.dirs={datadir}"],
+        [str(weir), "broker", "--override", f"listeners=PLAINTEXT://127.0.0.1:{port}",
+         "--override", f"log.dirs={datadir}", *extra],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
 
     def ready():
@@ -86,6 +88,16 @@ def start_broker(weir, datadir, port, log):
 
     wait_until(ready, 20, "broker port")
     return proc
+
+
+def stop_broker(proc):
+    """SIGTERM, then SIGKILL if it has not exited within 15 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
 def cpu_seconds(pid):
@@ -362,12 +374,7 @@ def main():
             print("---- broker log (tail) ----\n" + "\n".join(tail), file=sys.stderr)
             raise
         finally:
-            broker.send_signal(signal.SIGTERM)
-            try:
-                broker.wait(15)
-            except subprocess.TimeoutExpired:
-                broker.kill()
-                broker.wait(5)
+            stop_broker(broker)
             log.close()
 
     print_table(result)

@@ -15,8 +15,6 @@ and the final low/high watermarks.
 
 import argparse
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,14 +24,12 @@ from pathlib import Path
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from librdkafka_bench import free_port, start_broker, stop_broker  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 MIB = 1 << 20
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dir_bytes(path):
@@ -67,23 +63,10 @@ def main():
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
     log = open(Path(tmp.name) / "broker.log", "wb")
-    broker = subprocess.Popen(
-        [str(weir), "broker", "--override", f"listeners=PLAINTEXT://{bootstrap}",
-         "--override", f"log.dirs={datadir}",
-         "--override", f"log.retention.check.interval.ms={args.check_interval_ms}",
-         "--override", f"log.segment.delete.delay.ms={args.delete_delay_ms}"],
-        stdout=log, stderr=log)
+    broker = start_broker(weir, datadir, port, log,
+                          [f"log.retention.check.interval.ms={args.check_interval_ms}",
+                           f"log.segment.delete.delay.ms={args.delete_delay_ms}"])
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or broker.poll() is not None:
-                    sys.exit("broker did not start")
-                time.sleep(0.1)
-
         topic = "soak"
         admin = AdminClient({"bootstrap.servers": bootstrap})
         admin.create_topics([NewTopic(topic, args.partitions, 1, config={
@@ -152,11 +135,7 @@ def main():
         print("BOUNDED" if ok else "NOT BOUNDED")
         return 0 if ok else 1
     finally:
-        broker.terminate()
-        try:
-            broker.wait(15)
-        except subprocess.TimeoutExpired:
-            broker.kill()
+        stop_broker(broker)
         log.close()
         tmp.cleanup()
 
