@@ -9,21 +9,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use support::TestBroker;
-use weir_client::admin::NewTopic;
 use weir_client::{
-    Admin, ClientConfig, ClientError, Consumer, ConsumerConfig, ConsumerRecord, Producer,
-    ProducerConfig, ProducerRecord, ResponseError, TopicPartition,
+    ClientError, Consumer, ConsumerConfig, ConsumerRecord, Producer, ProducerConfig,
+    ProducerRecord, ResponseError, TopicPartition,
 };
-
-async fn topic(b: &TestBroker, name: &str, partitions: i32) {
-    let admin = Admin::connect(ClientConfig::new(b.bootstrap()))
-        .await
-        .unwrap();
-    admin
-        .create_topics(&[NewTopic::new(name, partitions, 1)])
-        .await
-        .unwrap();
-}
 
 /// Produces `n` records `k{i}`/`v{i}` with a header, round-robin over `partitions`.
 async fn produce(b: &TestBroker, topic: &str, partitions: i32, n: usize, codec: &str) {
@@ -75,7 +64,7 @@ async fn assign_poll_reads_every_record_in_order_for_every_codec() {
     let b = TestBroker::start(&[]).await;
     for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
         let t = format!("t-{codec}");
-        topic(&b, &t, 3).await;
+        b.create_topic(&t, 3).await;
         produce(&b, &t, 3, 3000, codec).await;
         let mut c = Consumer::new(consumer_config(
             &b,
@@ -121,7 +110,7 @@ async fn assign_poll_reads_every_record_in_order_for_every_codec() {
 #[tokio::test]
 async fn seek_seek_to_beginning_end_and_latest_reset() {
     let b = TestBroker::start(&[]).await;
-    topic(&b, "s", 1).await;
+    b.create_topic("s", 1).await;
     produce(&b, "s", 1, 100, "none").await;
     let tp = TopicPartition::new("s", 0);
     // Default auto.offset.reset=latest: starts at the end.
@@ -149,7 +138,7 @@ async fn seek_seek_to_beginning_end_and_latest_reset() {
 #[tokio::test]
 async fn offset_out_of_range_resets_or_fails_with_none() {
     let b = TestBroker::start(&[]).await;
-    topic(&b, "o", 1).await;
+    b.create_topic("o", 1).await;
     produce(&b, "o", 1, 20, "none").await;
     let tp = TopicPartition::new("o", 0);
     let mut c = Consumer::new(consumer_config(&b, &[("auto.offset.reset", "earliest")]))
@@ -180,7 +169,7 @@ async fn offset_out_of_range_resets_or_fails_with_none() {
 #[tokio::test]
 async fn pause_and_resume() {
     let b = TestBroker::start(&[]).await;
-    topic(&b, "p", 2).await;
+    b.create_topic("p", 2).await;
     produce(&b, "p", 2, 40, "none").await;
     let tp0 = TopicPartition::new("p", 0);
     let tp1 = TopicPartition::new("p", 1);
@@ -205,7 +194,7 @@ async fn group_splits_topic(strategy: &str) {
     use std::sync::{Arc, Mutex};
     let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
     let t = format!("g-{strategy}");
-    topic(&b, &t, 6).await;
+    b.create_topic(&t, 6).await;
     produce(&b, &t, 6, 600, "none").await;
     let total = 1200;
     let count = Arc::new(AtomicUsize::new(0));
@@ -288,7 +277,7 @@ async fn group_of_three_with_roundrobin() {
 #[tokio::test]
 async fn committed_offsets_survive_a_restart() {
     let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
-    topic(&b, "c", 2).await;
+    b.create_topic("c", 2).await;
     produce(&b, "c", 2, 100, "none").await;
     let props = [
         ("group.id", "cg"),
@@ -340,7 +329,7 @@ async fn rebalance_listener_sees_revoke_and_assign() {
         }
     }
     let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
-    topic(&b, "rl", 2).await;
+    b.create_topic("rl", 2).await;
     let props = [("group.id", "rl"), ("heartbeat.interval.ms", "100")];
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut c1 = Consumer::new(consumer_config(&b, &props)).await.unwrap();
@@ -403,7 +392,7 @@ async fn cooperative_rebalance_revokes_only_moved_partitions() {
         }
     }
     let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
-    topic(&b, "coop", 2).await;
+    b.create_topic("coop", 2).await;
     let props = [
         ("group.id", "coop"),
         ("heartbeat.interval.ms", "100"),
@@ -451,9 +440,9 @@ async fn cooperative_rebalance_revokes_only_moved_partitions() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pattern_subscription_follows_new_topics() {
     let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
-    topic(&b, "metrics-a", 2).await;
-    topic(&b, "metrics-b", 1).await;
-    topic(&b, "logs", 1).await;
+    b.create_topic("metrics-a", 2).await;
+    b.create_topic("metrics-b", 1).await;
+    b.create_topic("logs", 1).await;
     produce(&b, "metrics-a", 2, 10, "none").await;
     produce(&b, "logs", 1, 10, "none").await;
     let props = [
@@ -469,7 +458,7 @@ async fn pattern_subscription_follows_new_topics() {
     assert!(records.iter().all(|r| &*r.topic == "metrics-a"));
     let topics: Vec<String> = c.assignment().iter().map(|tp| tp.to_string()).collect();
     assert_eq!(topics, ["metrics-a-0", "metrics-a-1", "metrics-b-0"]);
-    topic(&b, "metrics-c", 1).await;
+    b.create_topic("metrics-c", 1).await;
     produce(&b, "metrics-c", 1, 5, "none").await;
     let records = poll_n(&mut c, 5).await;
     assert!(
@@ -486,7 +475,7 @@ async fn pattern_subscription_follows_new_topics() {
 #[tokio::test]
 async fn async_commits_with_future_and_callback() {
     let b = TestBroker::start(&["group.initial.rebalance.delay.ms=0"]).await;
-    topic(&b, "ac", 1).await;
+    b.create_topic("ac", 1).await;
     produce(&b, "ac", 1, 20, "none").await;
     let props = [
         ("group.id", "ac"),

@@ -11,22 +11,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::TestBroker;
-use weir_client::admin::{NewTopic, OffsetSpec};
+use weir_client::admin::OffsetSpec;
 use weir_client::{
     Acks, Admin, ClientConfig, ClientError, Compression, Partitioner, Producer, ProducerConfig,
     ProducerRecord,
 };
-
-async fn topic(b: &TestBroker, name: &str, partitions: i32) -> Admin {
-    let admin = Admin::connect(ClientConfig::new(b.bootstrap()))
-        .await
-        .unwrap();
-    admin
-        .create_topics(&[NewTopic::new(name, partitions, 1)])
-        .await
-        .unwrap();
-    admin
-}
 
 async fn end_offsets(admin: &Admin, topic: &str) -> Vec<i64> {
     admin
@@ -49,7 +38,7 @@ fn config(b: &TestBroker, props: &[(&str, &str)]) -> ProducerConfig {
 #[tokio::test]
 async fn offsets_are_consecutive_for_every_acks_and_codec() {
     let b = TestBroker::start(&[]).await;
-    let admin = topic(&b, "t", 1).await;
+    let admin = b.create_topic("t", 1).await;
     let mut expected = 0i64;
     for acks in ["0", "1", "all"] {
         for codec in ["none", "gzip", "snappy", "lz4", "zstd"] {
@@ -94,7 +83,7 @@ async fn offsets_are_consecutive_for_every_acks_and_codec() {
 #[tokio::test]
 async fn keys_go_where_the_java_client_puts_them() {
     let b = TestBroker::start(&[]).await;
-    let _admin = topic(&b, "keys", 7).await;
+    let _admin = b.create_topic("keys", 7).await;
     let p = Producer::new(config(&b, &[])).await.unwrap();
     // Partitions from the Java client (see partitioner.rs: toPositive(murmur2(k)) % 7).
     for (key, partition) in [
@@ -118,7 +107,7 @@ async fn keys_go_where_the_java_client_puts_them() {
 #[tokio::test]
 async fn sticky_round_robin_and_custom_partitioners() {
     let b = TestBroker::start(&[]).await;
-    let admin = topic(&b, "p", 4).await;
+    let admin = b.create_topic("p", 4).await;
     // Sticky: null keys fill one partition per batch.size bytes.
     let p = Producer::new(config(&b, &[("batch.size", "1000"), ("linger.ms", "0")]))
         .await
@@ -189,7 +178,7 @@ async fn sticky_round_robin_and_custom_partitioners() {
 #[tokio::test]
 async fn linger_and_batch_size_shape_batches() {
     let b = TestBroker::start(&[]).await;
-    let _admin = topic(&b, "l", 1).await;
+    let _admin = b.create_topic("l", 1).await;
     // A long linger: nothing is sent until the batch is full or flushed.
     let p = Producer::new(config(
         &b,
@@ -232,7 +221,7 @@ async fn linger_and_batch_size_shape_batches() {
 #[tokio::test]
 async fn headers_timestamps_and_callbacks() {
     let b = TestBroker::start(&[]).await;
-    let admin = topic(&b, "h", 1).await;
+    let admin = b.create_topic("h", 1).await;
     let p = Producer::new(config(&b, &[])).await.unwrap();
     let md = p
         .send(
@@ -276,7 +265,7 @@ async fn headers_timestamps_and_callbacks() {
 #[tokio::test]
 async fn buffer_full_waits_then_fails_after_max_block() {
     let b = TestBroker::start(&[]).await;
-    let _admin = topic(&b, "m", 1).await;
+    let _admin = b.create_topic("m", 1).await;
     // Long linger and a tiny buffer: the third 1 KB record cannot fit.
     let p = Producer::new(config(
         &b,
@@ -326,7 +315,7 @@ async fn buffer_full_waits_then_fails_after_max_block() {
 #[tokio::test]
 async fn idempotence_on_and_off_and_conflicting_settings() {
     let b = TestBroker::start(&[]).await;
-    let _admin = topic(&b, "i", 1).await;
+    let _admin = b.create_topic("i", 1).await;
     for (props, idem) in [
         (vec![], true),
         (vec![("enable.idempotence", "false")], false),
@@ -348,7 +337,7 @@ async fn idempotence_on_and_off_and_conflicting_settings() {
 #[tokio::test]
 async fn retries_across_a_broker_restart_keep_order_without_duplicates() {
     let b = TestBroker::start(&[]).await;
-    let admin = topic(&b, "r", 1).await;
+    let admin = b.create_topic("r", 1).await;
     drop(admin);
     let mut c = config(
         &b,
@@ -399,7 +388,7 @@ async fn retries_across_a_broker_restart_keep_order_without_duplicates() {
 #[tokio::test]
 async fn delivery_timeout_fails_records_when_no_broker_answers() {
     let b = TestBroker::start(&[]).await;
-    let _admin = topic(&b, "d", 1).await;
+    let _admin = b.create_topic("d", 1).await;
     let p = Producer::new(config(
         &b,
         &[

@@ -11,10 +11,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use support::TestBroker;
-use weir_client::admin::NewTopic;
 use weir_client::{
-    Admin, ClientConfig, ClientError, Consumer, ConsumerConfig, ConsumerRecord, Producer,
-    ProducerConfig, ProducerRecord, ResponseError, TopicPartition,
+    ClientError, Consumer, ConsumerConfig, ConsumerRecord, Producer, ProducerConfig,
+    ProducerRecord, ResponseError, TopicPartition,
 };
 
 const BROKER: &[&str] = &[
@@ -22,16 +21,6 @@ const BROKER: &[&str] = &[
     "transaction.state.log.num.partitions=3",
     "offsets.topic.num.partitions=3",
 ];
-
-async fn topic(b: &TestBroker, name: &str, partitions: i32) {
-    let admin = Admin::connect(ClientConfig::new(b.bootstrap()))
-        .await
-        .unwrap();
-    admin
-        .create_topics(&[NewTopic::new(name, partitions, 1)])
-        .await
-        .unwrap();
-}
 
 async fn txn_producer(b: &TestBroker, id: &str, props: &[(&str, &str)]) -> Producer {
     let mut c = ProducerConfig::new(b.bootstrap());
@@ -96,7 +85,7 @@ fn values(records: &[ConsumerRecord]) -> Vec<String> {
 #[tokio::test]
 async fn commit_one_abort_another_across_three_partitions() {
     let b = TestBroker::start(BROKER).await;
-    topic(&b, "tx", 3).await;
+    b.create_topic("tx", 3).await;
     let p = txn_producer(&b, "tx-1", &[]).await;
     // Outside a transaction a transactional producer refuses to send.
     let err = p
@@ -184,7 +173,7 @@ async fn commit_one_abort_another_across_three_partitions() {
 #[tokio::test]
 async fn a_second_producer_with_the_same_id_fences_the_first() {
     let b = TestBroker::start(BROKER).await;
-    topic(&b, "fz", 2).await;
+    b.create_topic("fz", 2).await;
     let old = txn_producer(&b, "zombie", &[]).await;
     old.init_transactions().await.unwrap();
     old.begin_transaction().unwrap();
@@ -241,8 +230,8 @@ async fn a_second_producer_with_the_same_id_fences_the_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn consume_transform_produce_commits_offsets_in_the_transaction() {
     let b = TestBroker::start(BROKER).await;
-    topic(&b, "in", 3).await;
-    topic(&b, "out", 3).await;
+    b.create_topic("in", 3).await;
+    b.create_topic("out", 3).await;
     let input = Producer::new(ProducerConfig::new(b.bootstrap()))
         .await
         .unwrap();
@@ -353,7 +342,7 @@ async fn a_lost_batch_makes_the_transaction_abortable_and_the_abort_bumps_the_ep
     let props: Vec<&str> = props.iter().map(String::as_str).collect();
     let b = TestBroker::start(&props).await;
     proxy.set_target(b.port);
-    topic(&b, "lost", 1).await;
+    b.create_topic("lost", 1).await;
     let mut c = ProducerConfig::new(proxy.addr());
     for (k, v) in [
         ("transactional.id", "lossy"),

@@ -3,6 +3,8 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use weir_broker::{Broker, BrokerConfig};
+use weir_client::admin::NewTopic;
+use weir_client::{Admin, ClientConfig};
 
 pub struct TestBroker {
     pub broker: Broker,
@@ -30,6 +32,18 @@ impl TestBroker {
 
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Creates `name` with `partitions` partitions; returns the admin client it used.
+    pub async fn create_topic(&self, name: &str, partitions: i32) -> Admin {
+        let admin = Admin::connect(ClientConfig::new(self.bootstrap()))
+            .await
+            .unwrap();
+        admin
+            .create_topics(&[NewTopic::new(name, partitions, 1)])
+            .await
+            .unwrap();
+        admin
     }
 
     pub async fn stop(self) -> (tempfile::TempDir, u16) {
