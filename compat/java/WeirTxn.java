@@ -4,6 +4,9 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Properties;
 
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.TransactionDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -12,6 +15,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.TransactionalIdNotFoundException;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -22,12 +26,14 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * WeirTxn produce BOOTSTRAP TOPIC TRANSACTIONAL_ID PARTITIONS
  * WeirTxn fence BOOTSTRAP TOPIC TRANSACTIONAL_ID
  * WeirTxn consume BOOTSTRAP TOPIC PARTITIONS ISOLATION COUNT
+ * WeirTxn describe BOOTSTRAP TRANSACTIONAL_ID
  * </pre>
  * produce: one committed transaction ("c-P-I", five records per partition), one aborted
  * ("a-P-I"), then one more committed ("l-P"). fence: two producers with the same
  * transactional id; prints "FENCED" when the older one's commit is refused. consume: assigns
  * the partitions from the beginning with the isolation level, reads until COUNT records or
- * 15 s, prints one "C value" line per record.
+ * 15 s, prints one "C value" line per record. describe: Admin.describeTransactions, prints
+ * "STATE state producerId" or "NOT_FOUND" when the broker does not know the id.
  */
 public class WeirTxn {
     public static void main(String[] a) throws Exception {
@@ -35,6 +41,7 @@ public class WeirTxn {
             case "produce" -> produce(a[1], a[2], a[3], Integer.parseInt(a[4]));
             case "fence" -> fence(a[1], a[2], a[3]);
             case "consume" -> consume(a[1], a[2], Integer.parseInt(a[3]), a[4], Integer.parseInt(a[5]));
+            case "describe" -> describe(a[1], a[2]);
             default -> throw new IllegalArgumentException("unknown step " + a[0]);
         }
     }
@@ -118,5 +125,19 @@ public class WeirTxn {
                 out.append("C\t").append(r.value()).append('\n');
         }
         System.out.print(out);
+    }
+
+    private static void describe(String bootstrap, String tid) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        try (Admin admin = Admin.create(p)) {
+            TransactionDescription d = admin.describeTransactions(List.of(tid)).description(tid).get();
+            System.out.println("STATE\t" + d.state() + "\t" + d.producerId());
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (!(e.getCause() instanceof TransactionalIdNotFoundException)) {
+                throw e;
+            }
+            System.out.println("NOT_FOUND");
+        }
     }
 }

@@ -3,6 +3,7 @@ aborts and commits again across three partitions; read_committed and read_uncomm
 consumers; zombie fencing between two producers with the same transactional.id."""
 
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -50,3 +51,20 @@ def test_java_zombie_is_fenced(broker):
     out = java("fence", b, topic, f"tx-{uuid.uuid4()}")
     assert "FENCED" in out.split(), out
     assert consumed(java("consume", b, topic, 3, "read_committed", 1)) == ["new"]
+
+
+def test_idle_transactional_id_expires(start_broker):
+    """transactional.id.expiration.ms: an id with no transaction in progress is forgotten; the
+    Java Admin client's describeTransactions then gets TRANSACTIONAL_ID_NOT_FOUND."""
+    broker = start_broker({"transactional.id.expiration.ms": "3000"})
+    b = broker.bootstrap
+    topic = topic_name("txn-java-expiry")
+    ck.create_topic(b, topic, 3)
+    tid = f"tx-{uuid.uuid4()}"
+    java("produce", b, topic, tid, 3)
+    state = java("describe", b, tid).split()
+    assert state[:2] == ["STATE", "CompleteCommit"], state
+    deadline = time.monotonic() + 30
+    while java("describe", b, tid).strip() != "NOT_FOUND":
+        assert time.monotonic() < deadline, "the idle transactional id did not expire"
+        time.sleep(1)
