@@ -14,6 +14,7 @@
 //! - `retention_task.rs`: the background retention pass (`log.retention.check.interval.ms`).
 //! - `cleaner_task.rs`: the background log cleaner of compacted topics (`log.cleaner.backoff.ms`).
 //! - `recompress.rs`: `compression.type` conversion and the key check of compacted topics.
+//! - `blocking.rs`: how connection tasks run storage work (`block_in_place` or `spawn_blocking`).
 //! - `codes.rs`: the one mapping from internal errors to Kafka error codes.
 //!
 //! What it does not own: byte layout on disk (`weir-storage`), metadata records and config
@@ -21,6 +22,7 @@
 //! (`weir-protocol` over `kafka-protocol`). Nothing depends on this crate except the `weir`
 //! binary and the end-to-end tests.
 
+mod blocking;
 mod cleaner_task;
 mod codes;
 mod connection;

@@ -30,7 +30,7 @@ pub async fn handle(
 ) -> Option<ProduceResponse> {
     let acks = request.acks;
     let state2 = state.clone();
-    let responses = tokio::task::spawn_blocking(move || append_all(&state2, request))
+    let responses = crate::blocking::run_blocking(move || append_all(&state2, request))
         .await
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "produce task failed");
