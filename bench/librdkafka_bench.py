@@ -7,7 +7,13 @@ with librdkafka (confluent-kafka) on the same machine, over loopback.
     compat/.venv/bin/python bench/librdkafka_bench.py [--gigabytes 2] [--seconds 30]
 
 Phases (one partition, 1 KiB records):
-  produce   acks=1, linger.ms=5, batch.size=1000000, until --gigabytes or --seconds
+  produce   acks=1, linger.ms=5, batch.size=1000000, until --gigabytes or --seconds, one
+            Producer.produce() call per record (what most applications do)
+  produce_batch  the same through confluent-kafka's Producer.produce_batch(), 1,000 records a
+            call, to a second topic: less Python interpreter time per record
+  C producer the same with bench/rdkafka_produce.c (librdkafka's C API), to a third topic, if
+            librdkafka-dev and gcc are installed: the least client cost per record, so the
+            broker, not the client, sets the pace
   consume   assign partition 0 from the beginning, large fetch sizes, read it all back
   kcat      the same read with kcat (C librdkafka 2.0.2, output to a pipe), if installed:
             shows what the broker serves without the Python client's per-message cost
@@ -43,6 +49,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 TARGETS = {  # from the issue's "How fast"
     "produce_MBps": (">=", 600), "consume_MBps": (">=", 1000), "kcat_consume_MBps": (">=", 1000),
     "c_consume_MBps": (">=", 1000), "c_consume_cpu_s_per_GB": ("<=", 0.2),
+    "batch_produce_MBps": (">=", 600), "batch_produce_cpu_s_per_GB": ("<=", 0.5),
+    "c_produce_MBps": (">=", 600), "c_produce_cpu_s_per_GB": ("<=", 0.5),
     "produce_cpu_s_per_GB": ("<=", 0.5), "consume_cpu_s_per_GB": ("<=", 0.2),
     "kcat_consume_cpu_s_per_GB": ("<=", 0.2),
     "latency_p99_ms": ("<", 5), "broker_peak_rss_MiB": ("<", 256),
@@ -130,12 +138,15 @@ def create_topic(bootstrap, topic):
     wait_until(lambda: topic in admin.list_topics(timeout=10).topics, 30, f"topic {topic}")
 
 
+PRODUCER_CONFIG = {
+    "acks": 1, "linger.ms": 5, "batch.size": 1_000_000, "enable.idempotence": False,
+    "compression.type": "none",
+    "queue.buffering.max.messages": 2_000_000, "queue.buffering.max.kbytes": 2_097_151,
+}
+
+
 def produce_phase(bootstrap, topic, record_size, max_bytes, max_seconds):
-    p = Producer({
-        "bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 5, "batch.size": 1_000_000,
-        "enable.idempotence": False, "compression.type": "none",
-        "queue.buffering.max.messages": 2_000_000, "queue.buffering.max.kbytes": 2_097_151,
-    })
+    p = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG})
     value = os.urandom(record_size)
     errors = []
     p.produce(topic, value=value, partition=0, on_delivery=lambda e, m: e and errors.append(e))
@@ -158,6 +169,54 @@ def produce_phase(bootstrap, topic, record_size, max_bytes, max_seconds):
     if remaining or errors:
         raise RuntimeError(f"produce: {remaining} unacknowledged, errors {errors[:3]}")
     return n, elapsed
+
+
+def batch_produce_phase(bootstrap, topic, record_size, max_bytes, max_seconds, per_call=1000):
+    """As produce_phase, through Producer.produce_batch() (confluent-kafka >= 2.12)."""
+    p = Producer({"bootstrap.servers": bootstrap, **PRODUCER_CONFIG})
+    value = os.urandom(record_size)
+    p.produce(topic, value=value, partition=0)
+    p.flush(30)
+    messages = [{"value": value} for _ in range(per_call)]
+    n, start = 0, time.monotonic()
+    deadline = start + max_seconds
+    while n * record_size < max_bytes and time.monotonic() < deadline:
+        try:
+            queued = p.produce_batch(topic, messages, partition=0)
+        except BufferError:
+            queued = 0
+        n += queued
+        p.poll(0 if queued == per_call else 0.001)
+    remaining = p.flush(120)
+    elapsed = time.monotonic() - start
+    failed = [m["_error"] for m in messages if "_error" in m]
+    if remaining or failed:
+        raise RuntimeError(f"produce_batch: {remaining} unacknowledged, errors {failed[:3]}")
+    return n, elapsed
+
+
+def build_c(build_dir, name):
+    """Compiles bench/NAME.c against librdkafka; None when librdkafka-dev or gcc is missing."""
+    if shutil.which("gcc") is None or not Path("/usr/include/librdkafka/rdkafka.h").exists():
+        return None
+    exe = Path(build_dir) / name
+    subprocess.run(["gcc", "-O2", "-o", str(exe), str(REPO / "bench" / f"{name}.c"), "-lrdkafka"],
+                   check=True)
+    return exe
+
+
+def c_produce_phase(bootstrap, topic, record_size, max_bytes, build_dir):
+    """bench/rdkafka_produce.c writes max_bytes of records. Returns (records, seconds) or None."""
+    exe = build_c(build_dir, "rdkafka_produce")
+    if exe is None:
+        return None
+    proc = subprocess.run([str(exe), bootstrap, topic, str(int(max_bytes // record_size)),
+                           str(record_size)], stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"rdkafka_produce failed: {proc.stderr.decode(errors='replace')[-500:]}")
+    r = json.loads(proc.stdout.decode().strip().splitlines()[-1])
+    return r["records"], r["seconds"]
 
 
 def consume_phase(bootstrap, topic, expected, record_size, **extra):
@@ -211,11 +270,9 @@ def c_consume_phase(bootstrap, topic, expected, build_dir):
     """The same read with bench/rdkafka_consume.c (librdkafka's C API, nothing done per
     message but counting): the broker's serving rate with the least client cost. Returns
     (records, bytes, seconds) or None when librdkafka-dev or gcc is missing."""
-    if shutil.which("gcc") is None or not Path("/usr/include/librdkafka/rdkafka.h").exists():
+    exe = build_c(build_dir, "rdkafka_consume")
+    if exe is None:
         return None
-    exe = Path(build_dir) / "rdkafka_consume"
-    subprocess.run(["gcc", "-O2", "-o", str(exe), str(REPO / "bench" / "rdkafka_consume.c"), "-lrdkafka"],
-                   check=True)
     proc = subprocess.run([str(exe), bootstrap, topic, str(expected)], stdin=subprocess.DEVNULL,
                           capture_output=True, timeout=330)
     if proc.returncode != 0:
@@ -285,6 +342,10 @@ def verdict(key, value):
 def print_table(result):
     rows = [
         ("produce throughput", "produce_MBps", "MB/s"),
+        ("produce, produce_batch()", "batch_produce_MBps", "MB/s"),
+        ("broker CPU/GB, produce_batch", "batch_produce_cpu_s_per_GB", "CPU-s/GB"),
+        ("produce, C client", "c_produce_MBps", "MB/s"),
+        ("broker CPU/GB produced, C", "c_produce_cpu_s_per_GB", "CPU-s/GB"),
         ("consume throughput", "consume_MBps", "MB/s"),
         ("broker CPU per GB produced", "produce_cpu_s_per_GB", "CPU-s/GB"),
         ("broker CPU per GB consumed", "consume_cpu_s_per_GB", "CPU-s/GB"),
@@ -326,6 +387,8 @@ def main():
         try:
             create_topic(bootstrap, "bench")
             create_topic(bootstrap, "latency")
+            create_topic(bootstrap, "bench_batch")
+            create_topic(bootstrap, "bench_c")
 
             cpu0 = cpu_seconds(broker.pid)
             n, produce_s = produce_phase(bootstrap, "bench", args.record_size,
@@ -333,6 +396,24 @@ def main():
             cpu1 = cpu_seconds(broker.pid)
             nbytes = n * args.record_size
             print(f"produced {n:,} records ({nbytes / 1e9:.2f} GB) in {produce_s:.1f}s", file=sys.stderr)
+
+            extra = {}
+            cpu_b0 = cpu_seconds(broker.pid)
+            nb, batch_s = batch_produce_phase(bootstrap, "bench_batch", args.record_size,
+                                              args.gigabytes * 1e9, args.seconds)
+            cpu_b1 = cpu_seconds(broker.pid)
+            extra["batch_produce_MBps"] = nb * args.record_size / batch_s / 1e6
+            extra["batch_produce_cpu_s_per_GB"] = (cpu_b1 - cpu_b0) / (nb * args.record_size / 1e9)
+            print(f"produce_batch: {nb:,} records in {batch_s:.1f}s", file=sys.stderr)
+            c_produced = c_produce_phase(bootstrap, "bench_c", args.record_size,
+                                         args.gigabytes * 1e9, tmp)
+            cpu_c1 = cpu_seconds(broker.pid)
+            if c_produced:
+                nc, c_s = c_produced
+                extra["c_produce_MBps"] = nc * args.record_size / c_s / 1e6
+                extra["c_produce_cpu_s_per_GB"] = (cpu_c1 - cpu_b1) / (nc * args.record_size / 1e9)
+                print(f"C client produced {nc:,} records in {c_s:.1f}s", file=sys.stderr)
+            cpu_reads = cpu_seconds(broker.pid)  # the reads below cover topic "bench" only
 
             # n + 1: the produce phase's warm-up record is in the topic too.
             n_read, bytes_read, consume_s = consume_phase(bootstrap, "bench", n + 1, args.record_size)
@@ -355,7 +436,8 @@ def main():
                 "produce_MBps": nbytes / produce_s / 1e6,
                 "consume_MBps": bytes_read / consume_s / 1e6,
                 "produce_cpu_s_per_GB": (cpu1 - cpu0) / (nbytes / 1e9),
-                "consume_cpu_s_per_GB": (cpu2 - cpu1) / (bytes_read / 1e9),
+                "consume_cpu_s_per_GB": (cpu2 - cpu_reads) / (bytes_read / 1e9),
+                **extra,
                 **({"kcat_consume_MBps": kcat_result[0] * args.record_size / kcat_result[1] / 1e6,
                     "kcat_consume_cpu_s_per_GB": (cpu3 - cpu2) / (kcat_result[0] * args.record_size / 1e9)}
                    if kcat_result else {}),
