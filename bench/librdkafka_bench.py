@@ -17,7 +17,7 @@ Phases (one partition, 1 KiB records):
   consume   assign partition 0 from the beginning, large fetch sizes, read it all back
   kcat      the same read with kcat (C librdkafka 2.0.2, output to a pipe), if installed:
             shows what the broker serves without the Python client's per-message cost
-  C client  the same read with bench/rdkafka_consume.c (librdkafka's C API, counting only),
+  C client  the same read with bench/rdkafka_consume.c (librdkafka's C API, counting only, 4 MiB fetches),
             if librdkafka-dev and gcc are installed: the least client cost per record
   latency   --rate records/s for --latency-seconds; the producer puts time.time_ns() in the
             value, a consumer in another process computes receive - send (first second dropped)
