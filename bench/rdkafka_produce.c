@@ -19,19 +19,7 @@
 #include <string.h>
 #include <time.h>
 
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void set(rd_kafka_conf_t *conf, const char *key, const char *value) {
-    char err[512];
-    if (rd_kafka_conf_set(conf, key, value, err, sizeof err) != RD_KAFKA_CONF_OK) {
-        fprintf(stderr, "config %s=%s: %s\n", key, value, err);
-        exit(2);
-    }
-}
+#include "rdkafka_util.h"
 
 struct delivered {
     long long ok, failed;
