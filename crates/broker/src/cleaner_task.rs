@@ -145,6 +145,11 @@ pub(crate) fn run_once(
         .get("log.cleaner.io.buffer.load.factor")
         .and_then(|v| v.trim().parse::<f64>().ok())
         .unwrap_or(0.9);
+    let io_max_bytes_per_second = state
+        .config
+        .get("log.cleaner.io.max.bytes.per.second")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(f64::MAX);
     let mut cleaned = Vec::new();
     for (tp, partition) in state.replicas.all() {
         let Some(mut config) = image
@@ -155,6 +160,7 @@ pub(crate) fn run_once(
         };
         config.dedupe_buffer_size = dedupe_buffer_size;
         config.dedupe_buffer_load_factor = load_factor;
+        config.io_max_bytes_per_second = io_max_bytes_per_second;
         let topic_id = partition.topic_id();
         let first_dirty = checkpoints.first_dirty(&tp.topic, tp.partition, topic_id);
         match partition.clean_log(&config, first_dirty, codes::now_ms()) {

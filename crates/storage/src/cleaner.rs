@@ -40,7 +40,8 @@
 //! For a group of segments with base offsets `A = b0 < b1 < ... < bn` followed by the
 //! segment based at `E`:
 //!
-//! 1. `A.log.cleaned` is written and fsynced (outside the lock).
+//! 1. `A.log.cleaned` is written and fsynced (outside the lock; its data is flushed every
+//!    [`CLEANED_SYNC_BYTES`] as it is written, so the final fsync has little left to do).
 //! 2. It is renamed to `A.log.E.swap` (the name says which segments it replaces: every
 //!    segment with a base in `[A, E)`), and the directory is fsynced. From here on the swap
 //!    file is the truth.
@@ -74,6 +75,13 @@
 //! batches that lose some records are decompressed again and rebuilt (for compressed topics
 //! the bulk of a cleaning's cost). Segments are read in chunks of [`READ_CHUNK`] bytes, and
 //! the decompression and rebuild buffers are reused from batch to batch.
+//!
+//! # Sharing the machine
+//!
+//! Reads and writes are reported to a [`Throttler`] (`log.cleaner.io.max.bytes.per.second`,
+//! unlimited by default as in Kafka), and the cleaned file is flushed in steps rather than
+//! at the end (see [`CLEANED_SYNC_BYTES`]), so that a cleaning never leaves a large amount
+//! of dirty pages for the kernel to write back behind the producers' appends.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -88,9 +96,16 @@ use crate::error::StorageError;
 use crate::log::Log;
 use crate::offset_map::{OffsetMap, Put};
 use crate::segment::{delete_segment_files, file_name, LogSegment, MAX_RELATIVE_OFFSET};
+use crate::throttler::Throttler;
 
 /// Bytes read at a time from a segment being cleaned.
 pub const READ_CHUNK: usize = 4 << 20;
+
+/// A cleaned segment's data is flushed (`fdatasync`) every time this many more bytes have
+/// been written to it, rather than all at once before the swap: a large backlog of dirty
+/// pages written back in one go holds up the producers' appends (writeback throttling, and
+/// an ext4 journal commit that must wait for it), while small steady flushes do not.
+pub const CLEANED_SYNC_BYTES: u64 = 8 << 20;
 
 /// A compacted topic's cleaning settings, with Kafka's names and defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,6 +124,9 @@ pub struct CleanerConfig {
     pub dedupe_buffer_size: u64,
     /// `log.cleaner.io.buffer.load.factor` (0.9): how full the map may get.
     pub dedupe_buffer_load_factor: f64,
+    /// `log.cleaner.io.max.bytes.per.second` (unlimited): bytes read and written per second
+    /// by the cleaner (see [`Throttler`]).
+    pub io_max_bytes_per_second: f64,
 }
 
 impl Default for CleanerConfig {
@@ -120,6 +138,7 @@ impl Default for CleanerConfig {
             delete_retention_ms: 86_400_000,
             dedupe_buffer_size: 128 << 20,
             dedupe_buffer_load_factor: 0.9,
+            io_max_bytes_per_second: f64::MAX,
         }
     }
 }
@@ -397,6 +416,7 @@ impl CleanPlan {
         let mut tracked: Vec<TrackedBatch> = Vec::new();
         let mut scratch = Vec::new();
         let mut read_buf = Vec::new();
+        let throttler = Throttler::new(self.config.io_max_bytes_per_second);
         // Where the map stopped: the end of this cleaning.
         let mut end = self.end;
         for s in self
@@ -407,7 +427,8 @@ impl CleanPlan {
             let path = self.dir.join(file_name(s.base, "log"));
             stats.bytes_read += s.size;
             let mut full = false;
-            for_each_batch(&s.file, &path, s.size, &mut read_buf, |batch, pos| {
+            let segment = (&s.file, path.as_path(), s.size);
+            for_each_batch(segment, &mut read_buf, &throttler, |batch, pos| {
                 if batch.last_offset() < self.first_dirty
                     || batch.is_control()
                     || batch.is_transactional()
@@ -477,6 +498,7 @@ impl CleanPlan {
             next_tracked: 0,
             end,
             read_buf,
+            throttler: &throttler,
             scratch,
             kept: Vec::new(),
             rebuilt: Vec::new(),
@@ -561,6 +583,7 @@ struct Rewriter<'a> {
     next_tracked: usize,
     end: i64,
     read_buf: Vec<u8>,
+    throttler: &'a Throttler,
     scratch: Vec<u8>,
     kept: Vec<u8>,
     rebuilt: Vec<u8>,
@@ -595,6 +618,8 @@ impl Rewriter<'_> {
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let mut changed = false;
         let mut written = 0u64;
+        let mut synced = 0u64;
+        let throttler = self.throttler;
         for s in group {
             let path = plan.dir.join(file_name(s.base, "log"));
             stats.bytes_read += s.size;
@@ -606,10 +631,19 @@ impl Rewriter<'_> {
             let mut write = |bytes: &[u8]| {
                 written += bytes.len() as u64;
                 out.write_all(bytes)
-                    .map_err(StorageError::io("write cleaned segment", &cleaned_path))
+                    .map_err(StorageError::io("write cleaned segment", &cleaned_path))?;
+                throttler.maybe_throttle(bytes.len() as u64);
+                if written - synced >= CLEANED_SYNC_BYTES {
+                    synced = written;
+                    out.flush()
+                        .and_then(|()| out.get_ref().sync_data())
+                        .map_err(StorageError::io("fsync cleaned segment", &cleaned_path))?;
+                }
+                Ok::<(), StorageError>(())
             };
             let mut read_buf = std::mem::take(&mut self.read_buf);
-            for_each_batch(&s.file, &path, s.size, &mut read_buf, |batch, pos| {
+            let segment = (&s.file, path.as_path(), s.size);
+            for_each_batch(segment, &mut read_buf, throttler, |batch, pos| {
                 // A tracked batch's CRC was checked by the mapping pass.
                 let tracked = self.tracked(batch.base_offset());
                 if tracked.is_none() {
@@ -778,15 +812,15 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
         .map_err(StorageError::io("fsync log directory", dir))
 }
 
-/// Calls `f(batch, position)` for every batch of the first `size` bytes of `file`, reading
-/// [`READ_CHUNK`] bytes at a time into `buf` (reused; more for a larger batch), until `f`
-/// returns `false`. Batch headers are parsed, CRCs are left to the caller ([`checked`]):
-/// the rewrite skips those the mapping pass already checked.
+/// Calls `f(batch, position)` for every batch of the first `size` bytes of `file` (at
+/// `path`; the three together so that callers' closures stay one indent deep), reading [`READ_CHUNK`] bytes at a time into `buf` (reused; more for a larger
+/// batch) and reporting each read to `throttler`, until `f` returns `false`. Batch headers
+/// are parsed, CRCs are left to the caller ([`checked`]): the rewrite skips those the mapping
+/// pass already checked.
 fn for_each_batch(
-    file: &File,
-    path: &Path,
-    size: u64,
+    (file, path, size): (&File, &Path, u64),
     buf: &mut Vec<u8>,
+    throttler: &Throttler,
     mut f: impl FnMut(BatchHeader<'_>, u64) -> Result<bool, StorageError>,
 ) -> Result<(), StorageError> {
     let mut pos = 0u64;
@@ -799,6 +833,7 @@ fn for_each_batch(
         let chunk = buf.get_mut(..want).unwrap_or_default();
         file.read_exact_at(chunk, pos)
             .map_err(StorageError::io("read segment to clean", path))?;
+        throttler.maybe_throttle(want as u64);
         let mut at = 0usize;
         let mut filled = want;
         while let Some(len_bytes) = buf
@@ -822,6 +857,7 @@ fn for_each_batch(
                     let whole = buf.get_mut(..total).unwrap_or_default();
                     file.read_exact_at(whole, pos)
                         .map_err(StorageError::io("read segment to clean", path))?;
+                    throttler.maybe_throttle(total as u64);
                     filled = total;
                     continue;
                 }
