@@ -41,22 +41,27 @@
 //! segment based at `E`:
 //!
 //! 1. `A.log.cleaned` is written and fsynced (outside the lock; its data is flushed every
-//!    [`CLEANED_SYNC_BYTES`] as it is written, so the final fsync has little left to do).
+//!    [`CLEANED_SYNC_BYTES`] as it is written, so the final fsync has little left to do),
+//!    then indexed into `A.index.cleaned` and `A.timeindex.cleaned`, also fsynced.
 //! 2. It is renamed to `A.log.E.swap` (the name says which segments it replaces: every
 //!    segment with a base in `[A, E)`), and the directory is fsynced. From here on the swap
 //!    file is the truth.
 //! 3. The files of `b1..bn` are renamed to `*.deleted`, then `A.log`, `A.index` and
 //!    `A.timeindex` (`A.txnindex` stays: a segment with one is cleaned alone, and its
 //!    transactional batches and markers are kept unchanged).
-//! 4. `A.log.E.swap` is renamed to `A.log` and the directory fsynced; the new segment's
-//!    indexes are rebuilt from it. The `.deleted` files are removed `file.delete.delay.ms`
+//! 4. `A.log.E.swap` is renamed to `A.log` and the directory fsynced; then
+//!    `A.index.cleaned` and `A.timeindex.cleaned` are renamed to `A.index` and
+//!    `A.timeindex`, and the segment is opened on them (checked, not rebuilt), so that the
+//!    lock is held for renames and directory fsyncs, not for re-reading the segment. The `.deleted` files are removed `file.delete.delay.ms`
 //!    later by the broker's sweep, or at once without a delay (see `deleted_files.rs`).
 //!
 //! [`complete_interrupted_swaps`] runs first thing in [`Log::open`]: a `.swap` file found
 //! there is finished (steps 3 and 4, deleting rather than renaming); a `.cleaned` file is
 //! deleted with the other stray files (its group was never touched), and so are `.deleted`
-//! ones. A crash before step 2 is durable leaves the old segments,
-//! a crash after it leaves a complete swap file: nothing is lost or duplicated either way.
+//! ones and the `.index.cleaned`/`.timeindex.cleaned` of a swap cut short before they were
+//! renamed (`A`'s indexes are then missing and rebuilt from `A.log` as after any crash). A
+//! crash before step 2 is durable leaves the old segments, a crash after it leaves a
+//! complete swap file: nothing is lost or duplicated either way.
 //!
 //! # Memory and speed
 //!
@@ -165,6 +170,7 @@ pub struct CleanPlan {
     /// First offset not cleaned (the first uncleanable segment's base).
     end: i64,
     segment_bytes: u64,
+    index_interval_bytes: u32,
     now_ms: i64,
     config: CleanerConfig,
     /// `dirty bytes / cleanable bytes` when planned.
@@ -284,6 +290,7 @@ impl Log {
             first_dirty,
             end,
             segment_bytes: self.config().segment_bytes,
+            index_interval_bytes: self.config().index_interval_bytes,
             now_ms,
             config: *config,
             dirty_ratio,
@@ -292,7 +299,7 @@ impl Log {
 
     /// Step 3: swaps the cleaned groups in (see the module docs for the protocol). Call under
     /// the partition lock. A group whose segments are no longer those it was cleaned from is
-    /// abandoned and its `.cleaned` file deleted.
+    /// abandoned and its `.cleaned` files deleted.
     pub fn install_cleaned(&mut self, cleaned: CleanedLog) -> Result<CleanerStats, StorageError> {
         let mut stats = cleaned.stats;
         let index_interval = self.config().index_interval_bytes;
@@ -310,7 +317,9 @@ impl Log {
             };
             if !unchanged {
                 tracing::info!(dir = %self.dir.display(), base_offset = base, "segments changed while cleaning; group abandoned");
-                remove_if_exists(&group.cleaned_path)?;
+                for ext in ["log", "index", "timeindex"] {
+                    remove_if_exists(&self.dir.join(cleaned_name(base, ext)))?;
+                }
                 continue;
             }
             let swap = self.dir.join(swap_name(base, group.end));
@@ -344,7 +353,16 @@ impl Log {
             if self.config().file_delete_delay_ms <= 0 {
                 remove_files(&replaced)?;
             }
-            let (mut segment, _) = LogSegment::open(&self.dir, base, true, index_interval)?;
+            // The indexes built in step 1. No directory fsync: if these renames are lost in a
+            // crash, `A.log` is opened without indexes and they are rebuilt.
+            for ext in ["index", "timeindex"] {
+                let to = self.dir.join(file_name(base, ext));
+                std::fs::rename(self.dir.join(cleaned_name(base, ext)), &to)
+                    .map_err(StorageError::io("rename cleaned index", &to))?;
+            }
+            // Without recovery: the indexes are checked against the log and only rebuilt if
+            // they do not match (they always should).
+            let (mut segment, _) = LogSegment::open(&self.dir, base, false, index_interval)?;
             segment.on_become_inactive()?;
             let new_size = segment.size();
             if let Some(old) = self.segments.insert(base, segment) {
@@ -610,9 +628,7 @@ impl Rewriter<'_> {
             return Ok(None);
         };
         let plan = self.plan;
-        let cleaned_path = plan
-            .dir
-            .join(format!("{}.cleaned", file_name(first.base, "log")));
+        let cleaned_path = plan.dir.join(cleaned_name(first.base, "log"));
         let file = File::create(&cleaned_path)
             .map_err(StorageError::io("create cleaned segment", &cleaned_path))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
@@ -721,12 +737,25 @@ impl Rewriter<'_> {
         }
         file.sync_all()
             .map_err(StorageError::io("fsync cleaned segment", &cleaned_path))?;
+        drop(file);
+        LogSegment::write_indexes(
+            &cleaned_path,
+            first.base,
+            &plan.dir.join(cleaned_name(first.base, "index")),
+            &plan.dir.join(cleaned_name(first.base, "timeindex")),
+            plan.index_interval_bytes,
+        )?;
         Ok(Some(CleanedGroup {
             replaces: group.iter().map(|s| (s.base, s.size)).collect(),
             end: last.next_base,
             cleaned_path,
         }))
     }
+}
+
+/// `<A>.<ext>.cleaned`: a cleaned segment's file before the swap (step 1).
+fn cleaned_name(base: i64, ext: &str) -> String {
+    format!("{}.cleaned", file_name(base, ext))
 }
 
 /// `<A>.log.<E>.swap`: the cleaned segment replacing every segment with a base in `[A, E)`.
