@@ -76,8 +76,15 @@ def read_partition(bootstrap, topic, high):
                 out.append((msg.offset(), msg.key(), msg.value()))
                 last = msg.offset()
             if not msgs and out:
-                # Compaction may have removed the records just below the high watermark.
-                break
+                # Compaction may have removed the records just below the high watermark; but
+                # an empty poll alone is no proof of the end (a broker busy swapping in a
+                # cleaned segment or recovering after a kill can take longer than the poll):
+                # stop only once the position has reached the high watermark, or a partial
+                # read passes for a compacted one.
+                tp = TopicPartition(topic, 0)
+                _, hw = c.get_watermark_offsets(tp, timeout=ck.OP_TIMEOUT_S, cached=False)
+                if c.position([tp])[0].offset >= hw:
+                    break
     finally:
         c.close()
     return out

@@ -40,22 +40,28 @@
 //! For a group of segments with base offsets `A = b0 < b1 < ... < bn` followed by the
 //! segment based at `E`:
 //!
-//! 1. `A.log.cleaned` is written and fsynced (outside the lock).
+//! 1. `A.log.cleaned` is written and fsynced (outside the lock; its data is flushed every
+//!    [`CLEANED_SYNC_BYTES`] as it is written, so the final fsync has little left to do),
+//!    then indexed into `A.index.cleaned` and `A.timeindex.cleaned`, also fsynced.
 //! 2. It is renamed to `A.log.E.swap` (the name says which segments it replaces: every
 //!    segment with a base in `[A, E)`), and the directory is fsynced. From here on the swap
 //!    file is the truth.
 //! 3. The files of `b1..bn` are renamed to `*.deleted`, then `A.log`, `A.index` and
 //!    `A.timeindex` (`A.txnindex` stays: a segment with one is cleaned alone, and its
 //!    transactional batches and markers are kept unchanged).
-//! 4. `A.log.E.swap` is renamed to `A.log` and the directory fsynced; the new segment's
-//!    indexes are rebuilt from it. The `.deleted` files are removed `file.delete.delay.ms`
+//! 4. `A.log.E.swap` is renamed to `A.log` and the directory fsynced; then
+//!    `A.index.cleaned` and `A.timeindex.cleaned` are renamed to `A.index` and
+//!    `A.timeindex`, and the segment is opened on them (checked, not rebuilt), so that the
+//!    lock is held for renames and directory fsyncs, not for re-reading the segment. The `.deleted` files are removed `file.delete.delay.ms`
 //!    later by the broker's sweep, or at once without a delay (see `deleted_files.rs`).
 //!
 //! [`complete_interrupted_swaps`] runs first thing in [`Log::open`]: a `.swap` file found
 //! there is finished (steps 3 and 4, deleting rather than renaming); a `.cleaned` file is
 //! deleted with the other stray files (its group was never touched), and so are `.deleted`
-//! ones. A crash before step 2 is durable leaves the old segments,
-//! a crash after it leaves a complete swap file: nothing is lost or duplicated either way.
+//! ones and the `.index.cleaned`/`.timeindex.cleaned` of a swap cut short before they were
+//! renamed (`A`'s indexes are then missing and rebuilt from `A.log` as after any crash). A
+//! crash before step 2 is durable leaves the old segments, a crash after it leaves a
+//! complete swap file: nothing is lost or duplicated either way.
 //!
 //! # Memory and speed
 //!
@@ -74,6 +80,13 @@
 //! batches that lose some records are decompressed again and rebuilt (for compressed topics
 //! the bulk of a cleaning's cost). Segments are read in chunks of [`READ_CHUNK`] bytes, and
 //! the decompression and rebuild buffers are reused from batch to batch.
+//!
+//! # Sharing the machine
+//!
+//! Reads and writes are reported to a [`Throttler`] (`log.cleaner.io.max.bytes.per.second`,
+//! unlimited by default as in Kafka), and the cleaned file is flushed in steps rather than
+//! at the end (see [`CLEANED_SYNC_BYTES`]), so that a cleaning never leaves a large amount
+//! of dirty pages for the kernel to write back behind the producers' appends.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -88,9 +101,16 @@ use crate::error::StorageError;
 use crate::log::Log;
 use crate::offset_map::{OffsetMap, Put};
 use crate::segment::{delete_segment_files, file_name, LogSegment, MAX_RELATIVE_OFFSET};
+use crate::throttler::Throttler;
 
 /// Bytes read at a time from a segment being cleaned.
 pub const READ_CHUNK: usize = 4 << 20;
+
+/// A cleaned segment's data is flushed (`fdatasync`) every time this many more bytes have
+/// been written to it, rather than all at once before the swap: a large backlog of dirty
+/// pages written back in one go holds up the producers' appends (writeback throttling, and
+/// an ext4 journal commit that must wait for it), while small steady flushes do not.
+pub const CLEANED_SYNC_BYTES: u64 = 8 << 20;
 
 /// A compacted topic's cleaning settings, with Kafka's names and defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -109,6 +129,9 @@ pub struct CleanerConfig {
     pub dedupe_buffer_size: u64,
     /// `log.cleaner.io.buffer.load.factor` (0.9): how full the map may get.
     pub dedupe_buffer_load_factor: f64,
+    /// `log.cleaner.io.max.bytes.per.second` (unlimited): bytes read and written per second
+    /// by the cleaner (see [`Throttler`]).
+    pub io_max_bytes_per_second: f64,
 }
 
 impl Default for CleanerConfig {
@@ -120,6 +143,7 @@ impl Default for CleanerConfig {
             delete_retention_ms: 86_400_000,
             dedupe_buffer_size: 128 << 20,
             dedupe_buffer_load_factor: 0.9,
+            io_max_bytes_per_second: f64::MAX,
         }
     }
 }
@@ -146,6 +170,7 @@ pub struct CleanPlan {
     /// First offset not cleaned (the first uncleanable segment's base).
     end: i64,
     segment_bytes: u64,
+    index_interval_bytes: u32,
     now_ms: i64,
     config: CleanerConfig,
     /// `dirty bytes / cleanable bytes` when planned.
@@ -265,6 +290,7 @@ impl Log {
             first_dirty,
             end,
             segment_bytes: self.config().segment_bytes,
+            index_interval_bytes: self.config().index_interval_bytes,
             now_ms,
             config: *config,
             dirty_ratio,
@@ -273,7 +299,7 @@ impl Log {
 
     /// Step 3: swaps the cleaned groups in (see the module docs for the protocol). Call under
     /// the partition lock. A group whose segments are no longer those it was cleaned from is
-    /// abandoned and its `.cleaned` file deleted.
+    /// abandoned and its `.cleaned` files deleted.
     pub fn install_cleaned(&mut self, cleaned: CleanedLog) -> Result<CleanerStats, StorageError> {
         let mut stats = cleaned.stats;
         let index_interval = self.config().index_interval_bytes;
@@ -291,7 +317,9 @@ impl Log {
             };
             if !unchanged {
                 tracing::info!(dir = %self.dir.display(), base_offset = base, "segments changed while cleaning; group abandoned");
-                remove_if_exists(&group.cleaned_path)?;
+                for ext in ["log", "index", "timeindex"] {
+                    remove_if_exists(&self.dir.join(cleaned_name(base, ext)))?;
+                }
                 continue;
             }
             let swap = self.dir.join(swap_name(base, group.end));
@@ -325,7 +353,16 @@ impl Log {
             if self.config().file_delete_delay_ms <= 0 {
                 remove_files(&replaced)?;
             }
-            let (mut segment, _) = LogSegment::open(&self.dir, base, true, index_interval)?;
+            // The indexes built in step 1. No directory fsync: if these renames are lost in a
+            // crash, `A.log` is opened without indexes and they are rebuilt.
+            for ext in ["index", "timeindex"] {
+                let to = self.dir.join(file_name(base, ext));
+                std::fs::rename(self.dir.join(cleaned_name(base, ext)), &to)
+                    .map_err(StorageError::io("rename cleaned index", &to))?;
+            }
+            // Without recovery: the indexes are checked against the log and only rebuilt if
+            // they do not match (they always should).
+            let (mut segment, _) = LogSegment::open(&self.dir, base, false, index_interval)?;
             segment.on_become_inactive()?;
             let new_size = segment.size();
             if let Some(old) = self.segments.insert(base, segment) {
@@ -397,6 +434,7 @@ impl CleanPlan {
         let mut tracked: Vec<TrackedBatch> = Vec::new();
         let mut scratch = Vec::new();
         let mut read_buf = Vec::new();
+        let throttler = Throttler::new(self.config.io_max_bytes_per_second);
         // Where the map stopped: the end of this cleaning.
         let mut end = self.end;
         for s in self
@@ -407,7 +445,8 @@ impl CleanPlan {
             let path = self.dir.join(file_name(s.base, "log"));
             stats.bytes_read += s.size;
             let mut full = false;
-            for_each_batch(&s.file, &path, s.size, &mut read_buf, |batch, pos| {
+            let segment = (&s.file, path.as_path(), s.size);
+            for_each_batch(segment, &mut read_buf, &throttler, |batch, pos| {
                 if batch.last_offset() < self.first_dirty
                     || batch.is_control()
                     || batch.is_transactional()
@@ -477,6 +516,7 @@ impl CleanPlan {
             next_tracked: 0,
             end,
             read_buf,
+            throttler: &throttler,
             scratch,
             kept: Vec::new(),
             rebuilt: Vec::new(),
@@ -561,6 +601,7 @@ struct Rewriter<'a> {
     next_tracked: usize,
     end: i64,
     read_buf: Vec<u8>,
+    throttler: &'a Throttler,
     scratch: Vec<u8>,
     kept: Vec<u8>,
     rebuilt: Vec<u8>,
@@ -587,14 +628,14 @@ impl Rewriter<'_> {
             return Ok(None);
         };
         let plan = self.plan;
-        let cleaned_path = plan
-            .dir
-            .join(format!("{}.cleaned", file_name(first.base, "log")));
+        let cleaned_path = plan.dir.join(cleaned_name(first.base, "log"));
         let file = File::create(&cleaned_path)
             .map_err(StorageError::io("create cleaned segment", &cleaned_path))?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
         let mut changed = false;
         let mut written = 0u64;
+        let mut synced = 0u64;
+        let throttler = self.throttler;
         for s in group {
             let path = plan.dir.join(file_name(s.base, "log"));
             stats.bytes_read += s.size;
@@ -606,10 +647,19 @@ impl Rewriter<'_> {
             let mut write = |bytes: &[u8]| {
                 written += bytes.len() as u64;
                 out.write_all(bytes)
-                    .map_err(StorageError::io("write cleaned segment", &cleaned_path))
+                    .map_err(StorageError::io("write cleaned segment", &cleaned_path))?;
+                throttler.maybe_throttle(bytes.len() as u64);
+                if written - synced >= CLEANED_SYNC_BYTES {
+                    synced = written;
+                    out.flush()
+                        .and_then(|()| out.get_ref().sync_data())
+                        .map_err(StorageError::io("fsync cleaned segment", &cleaned_path))?;
+                }
+                Ok::<(), StorageError>(())
             };
             let mut read_buf = std::mem::take(&mut self.read_buf);
-            for_each_batch(&s.file, &path, s.size, &mut read_buf, |batch, pos| {
+            let segment = (&s.file, path.as_path(), s.size);
+            for_each_batch(segment, &mut read_buf, throttler, |batch, pos| {
                 // A tracked batch's CRC was checked by the mapping pass.
                 let tracked = self.tracked(batch.base_offset());
                 if tracked.is_none() {
@@ -687,12 +737,25 @@ impl Rewriter<'_> {
         }
         file.sync_all()
             .map_err(StorageError::io("fsync cleaned segment", &cleaned_path))?;
+        drop(file);
+        LogSegment::write_indexes(
+            &cleaned_path,
+            first.base,
+            &plan.dir.join(cleaned_name(first.base, "index")),
+            &plan.dir.join(cleaned_name(first.base, "timeindex")),
+            plan.index_interval_bytes,
+        )?;
         Ok(Some(CleanedGroup {
             replaces: group.iter().map(|s| (s.base, s.size)).collect(),
             end: last.next_base,
             cleaned_path,
         }))
     }
+}
+
+/// `<A>.<ext>.cleaned`: a cleaned segment's file before the swap (step 1).
+fn cleaned_name(base: i64, ext: &str) -> String {
+    format!("{}.cleaned", file_name(base, ext))
 }
 
 /// `<A>.log.<E>.swap`: the cleaned segment replacing every segment with a base in `[A, E)`.
@@ -778,15 +841,15 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
         .map_err(StorageError::io("fsync log directory", dir))
 }
 
-/// Calls `f(batch, position)` for every batch of the first `size` bytes of `file`, reading
-/// [`READ_CHUNK`] bytes at a time into `buf` (reused; more for a larger batch), until `f`
-/// returns `false`. Batch headers are parsed, CRCs are left to the caller ([`checked`]):
-/// the rewrite skips those the mapping pass already checked.
+/// Calls `f(batch, position)` for every batch of the first `size` bytes of `file` (at
+/// `path`; the three together so that callers' closures stay one indent deep), reading [`READ_CHUNK`] bytes at a time into `buf` (reused; more for a larger
+/// batch) and reporting each read to `throttler`, until `f` returns `false`. Batch headers
+/// are parsed, CRCs are left to the caller ([`checked`]): the rewrite skips those the mapping
+/// pass already checked.
 fn for_each_batch(
-    file: &File,
-    path: &Path,
-    size: u64,
+    (file, path, size): (&File, &Path, u64),
     buf: &mut Vec<u8>,
+    throttler: &Throttler,
     mut f: impl FnMut(BatchHeader<'_>, u64) -> Result<bool, StorageError>,
 ) -> Result<(), StorageError> {
     let mut pos = 0u64;
@@ -799,6 +862,7 @@ fn for_each_batch(
         let chunk = buf.get_mut(..want).unwrap_or_default();
         file.read_exact_at(chunk, pos)
             .map_err(StorageError::io("read segment to clean", path))?;
+        throttler.maybe_throttle(want as u64);
         let mut at = 0usize;
         let mut filled = want;
         while let Some(len_bytes) = buf
@@ -822,6 +886,7 @@ fn for_each_batch(
                     let whole = buf.get_mut(..total).unwrap_or_default();
                     file.read_exact_at(whole, pos)
                         .map_err(StorageError::io("read segment to clean", path))?;
+                    throttler.maybe_throttle(total as u64);
                     filled = total;
                     continue;
                 }

@@ -72,6 +72,7 @@ pub mod producer_state;
 pub mod read_slice;
 pub mod retention;
 pub mod segment;
+pub mod throttler;
 pub mod time_index;
 pub mod txn_index;
 
@@ -91,5 +92,6 @@ pub use producer_state::{ProducerStateEntry, ProducerStateManager};
 pub use read_slice::{FetchData, ReadSlice};
 pub use retention::{DeletedSegments, RetentionPolicy};
 pub use segment::LogSegment;
+pub use throttler::Throttler;
 pub use time_index::{TimeIndex, TimestampOffset};
 pub use txn_index::AbortedTxn;

@@ -238,6 +238,55 @@ impl LogSegment {
         ))
     }
 
+    /// Builds the `.index` and `.timeindex` of the complete, closed segment file at
+    /// `log_path` (based at `base_offset`) into `index_path` and `time_index_path`, and
+    /// fsyncs them: what [`LogSegment::open`] with `recover` writes, for a file that is not
+    /// yet at its final name. The log cleaner indexes a cleaned segment this way before it
+    /// takes the partition lock, so that the swap under the lock only renames files and
+    /// then opens the segment without re-reading it. The file must be whole (the cleaner
+    /// wrote and fsynced it): an invalid batch is an error (after the file was truncated
+    /// there, as recovery does; the cleaner then abandons it).
+    pub fn write_indexes(
+        log_path: &Path,
+        base_offset: i64,
+        index_path: &Path,
+        time_index_path: &Path,
+        index_interval_bytes: u32,
+    ) -> Result<(), StorageError> {
+        let log = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(log_path)
+            .map_err(StorageError::io("open segment", log_path))?;
+        let size = log
+            .metadata()
+            .map_err(StorageError::io("stat segment", log_path))?
+            .len();
+        let mut segment = Self {
+            base_offset,
+            log_path: log_path.to_path_buf(),
+            log: Arc::new(log),
+            size,
+            next_offset: base_offset,
+            offset_index: OffsetIndex::create(index_path, base_offset)?,
+            time_index: TimeIndex::create(time_index_path, base_offset)?,
+            bytes_since_last_index_entry: 0,
+            max_timestamp: None,
+            rolling_base_ms: None,
+        };
+        let truncated = segment.recover(index_interval_bytes)?;
+        if truncated > 0 {
+            return Err(StorageError::CorruptSegment {
+                path: log_path.to_path_buf(),
+                position: size - truncated,
+                reason: "invalid batch in a segment being indexed".to_string(),
+            });
+        }
+        segment.on_become_inactive()?;
+        segment.offset_index.sync()?;
+        segment.time_index.sync()
+    }
+
     /// Opens a segment whose index files are trusted. `None` means "recover it instead".
     fn load(
         log_path: &Path,

@@ -355,6 +355,13 @@ pub static BROKER_CONFIGS: &[BrokerConfigDef] = &[
         "How full the cleaner's deduplication buffer may get.",
     ),
     def(
+        "log.cleaner.io.max.bytes.per.second",
+        Double,
+        Some("1.7976931348623157E308"),
+        DoubleBetween(0.0, f64::MAX),
+        "The log cleaner will be throttled so that the sum of its read and write i/o will be less than this value on average.",
+    ),
+    def(
         "log.cleaner.backoff.ms",
         Long,
         Some("15000"),
