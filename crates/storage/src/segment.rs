@@ -28,6 +28,20 @@ pub fn file_name(base_offset: i64, extension: &str) -> String {
     format!("{base_offset:020}.{extension}")
 }
 
+/// Opens an existing segment file for reading and writing; returns it with its length.
+fn open_log(path: &Path) -> Result<(File, u64), StorageError> {
+    let log = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(StorageError::io("open segment", path))?;
+    let size = log
+        .metadata()
+        .map_err(StorageError::io("stat segment", path))?
+        .len();
+    Ok((log, size))
+}
+
 /// What the storage engine needs from a batch header: where the batch is, how long it is,
 /// which offsets and which max timestamp it carries. Read from the 61-byte header only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,15 +200,7 @@ impl LogSegment {
         index_interval_bytes: u32,
     ) -> Result<(Self, RecoveryOutcome), StorageError> {
         let log_path = dir.join(file_name(base_offset, "log"));
-        let log = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&log_path)
-            .map_err(StorageError::io("open segment", &log_path))?;
-        let size = log
-            .metadata()
-            .map_err(StorageError::io("stat segment", &log_path))?
-            .len();
+        let (log, size) = open_log(&log_path)?;
         let index_path = dir.join(file_name(base_offset, "index"));
         let time_index_path = dir.join(file_name(base_offset, "timeindex"));
 
@@ -215,19 +221,14 @@ impl LogSegment {
             );
         }
 
-        let mut segment = Self {
-            base_offset,
+        let (mut segment, truncated_bytes) = Self::reindexed(
             log_path,
-            log: Arc::new(log),
+            log,
             size,
-            next_offset: base_offset,
-            offset_index: OffsetIndex::create(&index_path, base_offset)?,
-            time_index: TimeIndex::create(&time_index_path, base_offset)?,
-            bytes_since_last_index_entry: 0,
-            max_timestamp: None,
-            rolling_base_ms: None,
-        };
-        let truncated_bytes = segment.recover(index_interval_bytes)?;
+            base_offset,
+            (&index_path, &time_index_path),
+            index_interval_bytes,
+        )?;
         segment.rolling_base_ms = segment.first_batch_timestamp()?;
         Ok((
             segment,
@@ -253,28 +254,15 @@ impl LogSegment {
         time_index_path: &Path,
         index_interval_bytes: u32,
     ) -> Result<(), StorageError> {
-        let log = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(log_path)
-            .map_err(StorageError::io("open segment", log_path))?;
-        let size = log
-            .metadata()
-            .map_err(StorageError::io("stat segment", log_path))?
-            .len();
-        let mut segment = Self {
-            base_offset,
-            log_path: log_path.to_path_buf(),
-            log: Arc::new(log),
+        let (log, size) = open_log(log_path)?;
+        let (mut segment, truncated) = Self::reindexed(
+            log_path.to_path_buf(),
+            log,
             size,
-            next_offset: base_offset,
-            offset_index: OffsetIndex::create(index_path, base_offset)?,
-            time_index: TimeIndex::create(time_index_path, base_offset)?,
-            bytes_since_last_index_entry: 0,
-            max_timestamp: None,
-            rolling_base_ms: None,
-        };
-        let truncated = segment.recover(index_interval_bytes)?;
+            base_offset,
+            (index_path, time_index_path),
+            index_interval_bytes,
+        )?;
         if truncated > 0 {
             return Err(StorageError::CorruptSegment {
                 path: log_path.to_path_buf(),
@@ -285,6 +273,32 @@ impl LogSegment {
         segment.on_become_inactive()?;
         segment.offset_index.sync()?;
         segment.time_index.sync()
+    }
+
+    /// The segment over `log` with both indexes created anew at `index_paths` (offset, time)
+    /// and filled by [`LogSegment::recover`]; also returns the bytes recovery truncated.
+    fn reindexed(
+        log_path: PathBuf,
+        log: File,
+        size: u64,
+        base_offset: i64,
+        index_paths: (&Path, &Path),
+        index_interval_bytes: u32,
+    ) -> Result<(Self, u64), StorageError> {
+        let mut segment = Self {
+            base_offset,
+            log_path,
+            log: Arc::new(log),
+            size,
+            next_offset: base_offset,
+            offset_index: OffsetIndex::create(index_paths.0, base_offset)?,
+            time_index: TimeIndex::create(index_paths.1, base_offset)?,
+            bytes_since_last_index_entry: 0,
+            max_timestamp: None,
+            rolling_base_ms: None,
+        };
+        let truncated = segment.recover(index_interval_bytes)?;
+        Ok((segment, truncated))
     }
 
     /// Opens a segment whose index files are trusted. `None` means "recover it instead".
