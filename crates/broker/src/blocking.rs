@@ -22,3 +22,26 @@ where
         _ => tokio::task::spawn_blocking(work).await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn multi_thread_runtime_runs_the_work_on_the_calling_thread() {
+        let caller = std::thread::current().id();
+        let ran_on = run_blocking(|| std::thread::current().id())
+            .await
+            .expect("work finished");
+        assert_eq!(ran_on, caller);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn current_thread_runtime_hands_the_work_to_another_thread() {
+        let caller = std::thread::current().id();
+        let ran_on = run_blocking(|| std::thread::current().id())
+            .await
+            .expect("work finished");
+        assert_ne!(ran_on, caller);
+    }
+}
