@@ -128,21 +128,33 @@ def check_exactly_once(records, expected):
     assert sorted(v for _, _, v in records) == list(expected)
 
 
-@pytest.mark.parametrize("assignor", ["uniform", "range"])
-def test_java_consumer_protocol_incremental_rebalance_commit_restart_resume(start_broker, assignor):
-    # A short heartbeat interval so revocations are noticed quickly (Kafka's default is 5 s).
+def start_group(start_broker, name, assignor):
+    """A broker with a short heartbeat interval (revocations are noticed quickly; Kafka's
+    default is 5 s) and a topic of PARTITIONS partitions holding records 0..299. Returns the
+    broker, the topic and the group id to use."""
     broker = start_broker(overrides={"group.consumer.heartbeat.interval.ms": "500"})
-    topic = topic_name(f"kip848-{assignor}")
-    group = f"g-kip848-{assignor}"
+    topic = topic_name(f"{name}-{assignor}")
     ck.create_topic(broker.bootstrap, topic, PARTITIONS)
     produce(broker.bootstrap, topic, range(0, 300))
+    return broker, topic, f"g-{name}-{assignor}"
 
+
+def first_member(member_type, broker, topic, group, assignor, members):
+    """Starts the group's first member and waits until it owns every partition and has read
+    the first 300 records."""
+    first = member_type(broker.bootstrap, topic, group, assignor)
+    members.append(first)
+    wait_until(lambda: first.assigned() == set(range(PARTITIONS)), 60, "member 1 owns all partitions")
+    wait_until(lambda: len(first.consumed()) >= 300, 60, "member 1 consumed the first 300 records")
+    return first
+
+
+@pytest.mark.parametrize("assignor", ["uniform", "range"])
+def test_java_consumer_protocol_incremental_rebalance_commit_restart_resume(start_broker, assignor):
+    broker, topic, group = start_group(start_broker, "kip848", assignor)
     members = []
     try:
-        m1 = Member(broker.bootstrap, topic, group, assignor)
-        members.append(m1)
-        wait_until(lambda: m1.assigned() == set(range(PARTITIONS)), 60, "member 1 owns all partitions")
-        wait_until(lambda: len(m1.consumed()) >= 300, 60, "member 1 consumed the first 300 records")
+        m1 = first_member(Member, broker, topic, group, assignor, members)
 
         m2 = Member(broker.bootstrap, topic, group, assignor)
         members.append(m2)
@@ -259,17 +271,10 @@ def test_librdkafka_consumer_protocol_incremental_split(start_broker, assignor):
     """librdkafka's KIP-848 consumer: three members join one after the other; each newcomer
     only takes partitions the others give up (nothing else is revoked), the group ends 2/2/2,
     and every record is consumed exactly once."""
-    broker = start_broker(overrides={"group.consumer.heartbeat.interval.ms": "500"})
-    topic = topic_name(f"kip848-rd-{assignor}")
-    group = f"g-kip848-rd-{assignor}"
-    ck.create_topic(broker.bootstrap, topic, PARTITIONS)
-    produce(broker.bootstrap, topic, range(0, 300))
+    broker, topic, group = start_group(start_broker, "kip848-rd", assignor)
     members = []
     try:
-        first = RdMember(broker.bootstrap, topic, group, assignor)
-        members.append(first)
-        wait_until(lambda: first.assigned() == set(range(PARTITIONS)), 60, "member 1 owns all partitions")
-        wait_until(lambda: len(first.consumed()) >= 300, 60, "member 1 consumed the first 300")
+        first_member(RdMember, broker, topic, group, assignor, members)
         for size in (2, 3):
             before = [m.assigned() for m in members]
             revoked_before = [len(m.revoked) for m in members]
