@@ -212,7 +212,18 @@ async fn cleaner_checkpoint_is_loaded_at_start_and_written_after_cleaning() {
         assert!(Instant::now() < deadline, "not cleaned");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let text = std::fs::read_to_string(&checkpoint).unwrap();
+    // The pass writes the file after it has swapped in every partition's cleaned segments,
+    // so a reader can see the cleaned log a moment before the file exists.
+    let text = loop {
+        match std::fs::read_to_string(&checkpoint) {
+            Ok(text) => break text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                assert!(Instant::now() < deadline, "checkpoint not written");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("reading the checkpoint: {e}"),
+        }
+    };
     let offset: i64 = text
         .strip_prefix("0\n1\nckpt 0 ")
         .and_then(|rest| rest.trim_end().parse().ok())
