@@ -31,8 +31,8 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * </pre>
  * Subscribes with group.protocol=consumer and group.remote.assignor=ASSIGNOR and consumes until
  * "stop" arrives on stdin, then commits and closes. After every poll that returned records it
- * commits the positions synchronously, and it commits a partition's position before giving it
- * up, so the next owner starts right after the last record printed here. Stdout, one event a
+ * commits the positions synchronously, and before giving a partition up it commits the offset
+ * after the last record it printed from it, so the next owner starts right there. Stdout, one event a
  * line, flushed at once:
  * <pre>
  * A  p,p,...          partitions added by a rebalance (onPartitionsAssigned)
@@ -72,13 +72,21 @@ public class WeirConsumerProtocol {
         stdin.setDaemon(true);
         stdin.start();
 
+        // The offset after the last record printed, per partition. A revoked partition commits
+        // this rather than consumer.position(): a partition assigned just before close() has no
+        // position yet, and in close() the 3.9 consumer no longer sends the OffsetFetch that
+        // position() would wait for (CommitRequestManager stops after signalClose), so
+        // position() would block for default.api.timeout.ms. Nothing was read from such a
+        // partition, so there is nothing to commit for it either.
+        Map<TopicPartition, OffsetAndMetadata> consumed = new HashMap<>();
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(p)) {
             consumer.subscribe(Collections.singletonList(topic), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                     Map<TopicPartition, OffsetAndMetadata> positions = new HashMap<>();
                     for (TopicPartition tp : partitions) {
-                        positions.put(tp, new OffsetAndMetadata(consumer.position(tp)));
+                        OffsetAndMetadata next = consumed.remove(tp);
+                        if (next != null) positions.put(tp, next);
                     }
                     if (!positions.isEmpty()) commit(consumer, positions);
                     emit("R", partitions);
@@ -91,6 +99,9 @@ public class WeirConsumerProtocol {
 
                 @Override
                 public void onPartitionsLost(Collection<TopicPartition> partitions) {
+                    // Another member may own and advance them now: an old offset must not
+                    // be committed for them later.
+                    consumed.keySet().removeAll(partitions);
                     emit("L", partitions);
                 }
             });
@@ -106,6 +117,7 @@ public class WeirConsumerProtocol {
                 }
                 System.out.print(out);
                 System.out.flush();
+                consumed.putAll(next);
                 commit(consumer, next);
             }
             commit(consumer, null);

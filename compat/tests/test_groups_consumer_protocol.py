@@ -18,6 +18,7 @@ librdkafka (confluent-kafka, group.protocol=consumer): three members join one af
 each newcomer takes only what the others give up, and every record is consumed exactly once.
 """
 
+import signal
 import subprocess
 import threading
 import time
@@ -102,8 +103,14 @@ class Member:
         try:
             self.proc.wait(60)
         except subprocess.TimeoutExpired:
+            # SIGQUIT makes the JVM print every thread's stack to stdout: where close() waits.
+            self.proc.send_signal(signal.SIGQUIT)
+            time.sleep(2)
             self.proc.kill()
-            raise
+            self.reader.join(10)
+            err = self.proc.stderr.read()
+            dump = "\n".join(e for e in self.events() if not e.startswith("C\t"))
+            raise AssertionError(f"member did not close within 60 s\n{dump[-20000:]}\n{err[-4000:]}")
         self.reader.join(10)
         err = self.proc.stderr.read()
         assert self.proc.returncode == 0, err[-4000:]
