@@ -52,8 +52,9 @@
 //! 4. `A.log.E.swap` is renamed to `A.log` and the directory fsynced; then
 //!    `A.index.cleaned` and `A.timeindex.cleaned` are renamed to `A.index` and
 //!    `A.timeindex`, and the segment is opened on them (checked, not rebuilt), so that the
-//!    lock is held for renames and directory fsyncs, not for re-reading the segment. The `.deleted` files are removed `file.delete.delay.ms`
-//!    later by the broker's sweep, or at once without a delay (see `deleted_files.rs`).
+//!    lock is held for renames and directory fsyncs, not for re-reading the segment. The
+//!    `.deleted` files are removed `file.delete.delay.ms` later by the broker's sweep, or at
+//!    once without a delay (see `deleted_files.rs`).
 //!
 //! [`complete_interrupted_swaps`] runs first thing in [`Log::open`]: a `.swap` file found
 //! there is finished (steps 3 and 4, deleting rather than renaming); a `.cleaned` file is
@@ -184,7 +185,6 @@ struct CleanedGroup {
     replaces: Vec<(i64, u64)>,
     /// Base of the segment following the group.
     end: i64,
-    cleaned_path: PathBuf,
 }
 
 /// The output of [`CleanPlan::clean`], for [`Log::install_cleaned`].
@@ -317,13 +317,13 @@ impl Log {
             };
             if !unchanged {
                 tracing::info!(dir = %self.dir.display(), base_offset = base, "segments changed while cleaning; group abandoned");
-                for ext in ["log", "index", "timeindex"] {
-                    remove_if_exists(&self.dir.join(cleaned_name(base, ext)))?;
+                for path in cleaned_files(&self.dir, base) {
+                    remove_if_exists(&path)?;
                 }
                 continue;
             }
             let swap = self.dir.join(swap_name(base, group.end));
-            std::fs::rename(&group.cleaned_path, &swap)
+            std::fs::rename(self.dir.join(cleaned_name(base, "log")), &swap)
                 .map_err(StorageError::io("rename cleaned segment", &swap))?;
             sync_dir(&self.dir)?;
             // The replaced files wait as `.deleted` for `file.delete.delay.ms` (see
@@ -445,8 +445,7 @@ impl CleanPlan {
             let path = self.dir.join(file_name(s.base, "log"));
             stats.bytes_read += s.size;
             let mut full = false;
-            let segment = (&s.file, path.as_path(), s.size);
-            for_each_batch(segment, &mut read_buf, &throttler, |batch, pos| {
+            s.for_each_batch(&path, &mut read_buf, &throttler, |batch, pos| {
                 if batch.last_offset() < self.first_dirty
                     || batch.is_control()
                     || batch.is_transactional()
@@ -658,8 +657,7 @@ impl Rewriter<'_> {
                 Ok::<(), StorageError>(())
             };
             let mut read_buf = std::mem::take(&mut self.read_buf);
-            let segment = (&s.file, path.as_path(), s.size);
-            for_each_batch(segment, &mut read_buf, throttler, |batch, pos| {
+            s.for_each_batch(&path, &mut read_buf, throttler, |batch, pos| {
                 // A tracked batch's CRC was checked by the mapping pass.
                 let tracked = self.tracked(batch.base_offset());
                 if tracked.is_none() {
@@ -748,7 +746,6 @@ impl Rewriter<'_> {
         Ok(Some(CleanedGroup {
             replaces: group.iter().map(|s| (s.base, s.size)).collect(),
             end: last.next_base,
-            cleaned_path,
         }))
     }
 }
@@ -756,6 +753,11 @@ impl Rewriter<'_> {
 /// `<A>.<ext>.cleaned`: a cleaned segment's file before the swap (step 1).
 fn cleaned_name(base: i64, ext: &str) -> String {
     format!("{}.cleaned", file_name(base, ext))
+}
+
+/// The `.cleaned` log and indexes of the group based at `base` (step 1).
+fn cleaned_files(dir: &Path, base: i64) -> [PathBuf; 3] {
+    ["log", "index", "timeindex"].map(|ext| dir.join(cleaned_name(base, ext)))
 }
 
 /// `<A>.log.<E>.swap`: the cleaned segment replacing every segment with a base in `[A, E)`.
@@ -841,70 +843,75 @@ fn sync_dir(dir: &Path) -> Result<(), StorageError> {
         .map_err(StorageError::io("fsync log directory", dir))
 }
 
-/// Calls `f(batch, position)` for every batch of the first `size` bytes of `file` (at
-/// `path`; the three together so that callers' closures stay one indent deep), reading [`READ_CHUNK`] bytes at a time into `buf` (reused; more for a larger
-/// batch) and reporting each read to `throttler`, until `f` returns `false`. Batch headers
-/// are parsed, CRCs are left to the caller ([`checked`]): the rewrite skips those the mapping
-/// pass already checked.
-fn for_each_batch(
-    (file, path, size): (&File, &Path, u64),
-    buf: &mut Vec<u8>,
-    throttler: &Throttler,
-    mut f: impl FnMut(BatchHeader<'_>, u64) -> Result<bool, StorageError>,
-) -> Result<(), StorageError> {
-    let mut pos = 0u64;
-    while pos < size {
-        let want = (size - pos).min(READ_CHUNK as u64) as usize;
-        // Only the first use zeroes the buffer; it keeps its length afterwards.
-        if buf.len() < want {
-            buf.resize(want, 0);
-        }
-        let chunk = buf.get_mut(..want).unwrap_or_default();
-        file.read_exact_at(chunk, pos)
-            .map_err(StorageError::io("read segment to clean", path))?;
-        throttler.maybe_throttle(want as u64);
-        let mut at = 0usize;
-        let mut filled = want;
-        while let Some(len_bytes) = buf
-            .get(at + 8..at + LOG_OVERHEAD)
-            .filter(|_| at + LOG_OVERHEAD <= filled)
-        {
-            let mut l = [0u8; 4];
-            l.copy_from_slice(len_bytes);
-            let total = usize::try_from(i32::from_be_bytes(l))
-                .map_err(|_| corrupt(path, pos + at as u64, "negative batch length"))?
-                + LOG_OVERHEAD;
-            let Some(bytes) = buf.get(at..at + total).filter(|_| at + total <= filled) else {
-                if at == 0 {
-                    // A batch larger than the chunk: read it whole.
-                    if pos + total as u64 > size {
-                        return Err(corrupt(path, pos, "batch past the end of the segment"));
-                    }
-                    if buf.len() < total {
-                        buf.resize(total, 0);
-                    }
-                    let whole = buf.get_mut(..total).unwrap_or_default();
-                    file.read_exact_at(whole, pos)
-                        .map_err(StorageError::io("read segment to clean", path))?;
-                    throttler.maybe_throttle(total as u64);
-                    filled = total;
-                    continue;
-                }
-                break;
-            };
-            let at_pos = pos + at as u64;
-            let batch = BatchHeader::parse(bytes).map_err(|e| corrupt(path, at_pos, e))?;
-            if !f(batch, at_pos)? {
-                return Ok(());
+impl PlannedSegment {
+    /// Calls `f(batch, position)` for every batch of the segment (whose file is at `path`),
+    /// reading [`READ_CHUNK`] bytes at a time into `buf` (reused; more for a larger batch)
+    /// and reporting each read to `throttler`, until `f` returns `false`. Batch headers are
+    /// parsed, CRCs are left to the caller ([`checked`]): the rewrite skips those the mapping
+    /// pass already checked.
+    fn for_each_batch(
+        &self,
+        path: &Path,
+        buf: &mut Vec<u8>,
+        throttler: &Throttler,
+        mut f: impl FnMut(BatchHeader<'_>, u64) -> Result<bool, StorageError>,
+    ) -> Result<(), StorageError> {
+        let mut pos = 0u64;
+        while pos < self.size {
+            let want = (self.size - pos).min(READ_CHUNK as u64) as usize;
+            // Only the first use zeroes the buffer; it keeps its length afterwards.
+            if buf.len() < want {
+                buf.resize(want, 0);
             }
-            at += total;
+            let chunk = buf.get_mut(..want).unwrap_or_default();
+            self.file
+                .read_exact_at(chunk, pos)
+                .map_err(StorageError::io("read segment to clean", path))?;
+            throttler.maybe_throttle(want as u64);
+            let mut at = 0usize;
+            let mut filled = want;
+            while let Some(len_bytes) = buf
+                .get(at + 8..at + LOG_OVERHEAD)
+                .filter(|_| at + LOG_OVERHEAD <= filled)
+            {
+                let mut l = [0u8; 4];
+                l.copy_from_slice(len_bytes);
+                let total = usize::try_from(i32::from_be_bytes(l))
+                    .map_err(|_| corrupt(path, pos + at as u64, "negative batch length"))?
+                    + LOG_OVERHEAD;
+                let Some(bytes) = buf.get(at..at + total).filter(|_| at + total <= filled) else {
+                    if at == 0 {
+                        // A batch larger than the chunk: read it whole.
+                        if pos + total as u64 > self.size {
+                            return Err(corrupt(path, pos, "batch past the end of the segment"));
+                        }
+                        if buf.len() < total {
+                            buf.resize(total, 0);
+                        }
+                        let whole = buf.get_mut(..total).unwrap_or_default();
+                        self.file
+                            .read_exact_at(whole, pos)
+                            .map_err(StorageError::io("read segment to clean", path))?;
+                        throttler.maybe_throttle(total as u64);
+                        filled = total;
+                        continue;
+                    }
+                    break;
+                };
+                let at_pos = pos + at as u64;
+                let batch = BatchHeader::parse(bytes).map_err(|e| corrupt(path, at_pos, e))?;
+                if !f(batch, at_pos)? {
+                    return Ok(());
+                }
+                at += total;
+            }
+            if at == 0 {
+                return Err(corrupt(path, pos, "torn batch"));
+            }
+            pos += at as u64;
         }
-        if at == 0 {
-            return Err(corrupt(path, pos, "torn batch"));
-        }
-        pos += at as u64;
+        Ok(())
     }
-    Ok(())
 }
 
 /// Checks a batch's CRC.

@@ -272,13 +272,13 @@ fn crash_after_swap_rename_completes_on_open() {
     let group = cleaned.groups.first().unwrap();
     let (base, _) = group.replaces[0];
     let swap = dir.path().join(swap_name(base, group.end));
-    std::fs::rename(&group.cleaned_path, &swap).unwrap();
+    std::fs::rename(dir.path().join(cleaned_name(base, "log")), &swap).unwrap();
     // Step 3 half done: one old segment's files gone.
     if let Some(&(second, _)) = group.replaces.get(1) {
         delete_segment_files(dir.path(), second).unwrap();
     }
     for g in cleaned.groups.iter().skip(1) {
-        std::fs::remove_file(&g.cleaned_path).unwrap();
+        std::fs::remove_file(dir.path().join(cleaned_name(g.replaces[0].0, "log"))).unwrap();
     }
     drop(log);
     let log = Log::open(dir.path(), config(), 0).unwrap();
@@ -311,10 +311,7 @@ fn crash_before_swap_keeps_the_old_segments() {
     let paths: Vec<_> = cleaned
         .groups
         .iter()
-        .flat_map(|g| {
-            let base = g.replaces[0].0;
-            ["log", "index", "timeindex"].map(|ext| dir.path().join(cleaned_name(base, ext)))
-        })
+        .flat_map(|g| cleaned_files(dir.path(), g.replaces[0].0))
         .collect();
     assert!(!paths.is_empty());
     assert!(paths.iter().all(|p| p.exists()));
