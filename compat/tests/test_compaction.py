@@ -179,6 +179,57 @@ def test_compaction_survives_sigkill_mid_clean(start_broker):
     check_compacted(records, produced, 20_000)
 
 
+def test_cleaner_io_throttle(start_broker):
+    """`log.cleaner.io.max.bytes.per.second` slows a cleaning down to about that rate (its
+    reads and writes together), and the result is still a correct compaction.
+
+    The throttle checks its rate every 300 ms, as Kafka's does, so only a cleaning longer
+    than that is held back: the log is ~100 MiB of incompressible values, which this
+    machine cleans unthrottled in well under a second. The rate is set so that reading the
+    log once takes 5 s; the mapping pass and the rewrite each read it, so a throttled
+    cleaning takes longer still."""
+    broker = start_broker({**FAST_CLEANER, "log.cleaner.enable": "false"})
+    topic = topic_name("compact-throttle")
+    ck.create_topic(broker.bootstrap, topic, 1, config={
+        "cleanup.policy": "compact", "segment.bytes": str(8 << 20),
+        "min.cleanable.dirty.ratio": "0.01"})
+    rng = random.Random(11)
+    values = [rng.randbytes(1000) for _ in range(64)]
+    p = ck.producer(broker.bootstrap, linger_ms=20)
+    produced = {}
+
+    def on_delivery(err, msg):
+        assert err is None, err
+        produced[msg.offset()] = (msg.key(), msg.value())
+
+    n = 100_000
+    for i in range(n):
+        while True:
+            try:
+                p.produce(topic, key=b"key-%04d" % (i % N_KEYS), value=values[i % len(values)],
+                          partition=0, on_delivery=on_delivery)
+                break
+            except BufferError:
+                p.poll(0.1)
+        p.poll(0)
+    assert p.flush(ck.OP_TIMEOUT_S * 2) == 0
+    assert len(produced) == n
+
+    part = broker.datadir / f"{topic}-0"
+    size = sum(f.stat().st_size for f in part.glob("*.log"))
+    rate = size / 5
+    broker.overrides.update({"log.cleaner.enable": "true",
+                             "log.cleaner.io.max.bytes.per.second": str(int(rate))})
+    broker.restart()
+    started = time.monotonic()
+    checkpoint = broker.datadir / "cleaner-offset-checkpoint"
+    wait_until(lambda: checkpoint.exists() and f"{topic} 0 " in checkpoint.read_text(),
+               120, "the throttled cleaning to finish", interval_s=0.1)
+    took = time.monotonic() - started
+    assert took >= size / rate, f"{size} bytes cleaned in {took:.1f} s at {rate:.0f} B/s"
+    check_compacted(read_partition(broker.bootstrap, topic, n), produced, n // 10)
+
+
 def test_compacted_topic_rejects_records_without_key(start_broker):
     from confluent_kafka import KafkaError
     broker = start_broker(FAST_CLEANER)
