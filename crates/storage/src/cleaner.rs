@@ -859,15 +859,7 @@ impl PlannedSegment {
         let mut pos = 0u64;
         while pos < self.size {
             let want = (self.size - pos).min(READ_CHUNK as u64) as usize;
-            // Only the first use zeroes the buffer; it keeps its length afterwards.
-            if buf.len() < want {
-                buf.resize(want, 0);
-            }
-            let chunk = buf.get_mut(..want).unwrap_or_default();
-            self.file
-                .read_exact_at(chunk, pos)
-                .map_err(StorageError::io("read segment to clean", path))?;
-            throttler.maybe_throttle(want as u64);
+            self.read_into(buf, want, pos, path, throttler)?;
             let mut at = 0usize;
             let mut filled = want;
             while let Some(len_bytes) = buf
@@ -885,14 +877,7 @@ impl PlannedSegment {
                         if pos + total as u64 > self.size {
                             return Err(corrupt(path, pos, "batch past the end of the segment"));
                         }
-                        if buf.len() < total {
-                            buf.resize(total, 0);
-                        }
-                        let whole = buf.get_mut(..total).unwrap_or_default();
-                        self.file
-                            .read_exact_at(whole, pos)
-                            .map_err(StorageError::io("read segment to clean", path))?;
-                        throttler.maybe_throttle(total as u64);
+                        self.read_into(buf, total, pos, path, throttler)?;
                         filled = total;
                         continue;
                     }
@@ -910,6 +895,27 @@ impl PlannedSegment {
             }
             pos += at as u64;
         }
+        Ok(())
+    }
+
+    /// Reads `len` bytes at `pos` into the start of `buf` (grown if shorter; only the first
+    /// use zeroes it, as it keeps its length afterwards) and reports them to `throttler`.
+    fn read_into(
+        &self,
+        buf: &mut Vec<u8>,
+        len: usize,
+        pos: u64,
+        path: &Path,
+        throttler: &Throttler,
+    ) -> Result<(), StorageError> {
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        let dst = buf.get_mut(..len).unwrap_or_default();
+        self.file
+            .read_exact_at(dst, pos)
+            .map_err(StorageError::io("read segment to clean", path))?;
+        throttler.maybe_throttle(len as u64);
         Ok(())
     }
 }
