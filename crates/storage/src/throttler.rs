@@ -86,31 +86,32 @@ mod tests {
         assert!(Throttler::new(f64::INFINITY).unlimited());
     }
 
-    #[test]
-    fn holds_back_a_burst_shorter_than_the_check_interval() {
-        // 10 MB at once, at 10 MB/s: each check is due once 3 MB (300 ms' worth) have gone,
-        // so the burst is held back to about a second instead of passing at once.
+    /// How long 10 MB take through a 10 MB/s throttle, reported 1 MB at a time with
+    /// `pause` after each.
+    fn ten_megabytes_at_ten_per_second(pause: Duration) -> Duration {
         let t = Throttler::new(10e6);
         let start = Instant::now();
         for _ in 0..10 {
             t.maybe_throttle(1_000_000);
+            std::thread::sleep(pause);
         }
-        let took = start.elapsed();
+        start.elapsed()
+    }
+
+    #[test]
+    fn holds_back_a_burst_shorter_than_the_check_interval() {
+        // All at once: a check is due as soon as more than 3 MB (300 ms' worth) have gone,
+        // so the burst is held back to about a second instead of passing at once.
+        let took = ten_megabytes_at_ten_per_second(Duration::ZERO);
         assert!(took >= Duration::from_millis(700), "took {took:?}");
         assert!(took < Duration::from_secs(3), "took {took:?}");
     }
 
     #[test]
     fn holds_the_rate_near_the_limit() {
-        // 10 MB/s: 1 MB every 40 ms would be 25 MB/s. The first check (after 300 ms, 8 MB)
-        // sleeps until those 8 MB have taken 0.8 s, so the whole takes about 0.9 s.
-        let t = Throttler::new(10e6);
-        let start = Instant::now();
-        for _ in 0..10 {
-            t.maybe_throttle(1_000_000);
-            std::thread::sleep(Duration::from_millis(40));
-        }
-        let took = start.elapsed();
+        // 1 MB every 40 ms would be 25 MB/s. The first check (at 4 MB, past the 3 MB
+        // allowance) sleeps until those 4 MB have taken 0.4 s, and so on: about 1 s in all.
+        let took = ten_megabytes_at_ten_per_second(Duration::from_millis(40));
         assert!(took >= Duration::from_millis(700), "took {took:?}");
         assert!(took < Duration::from_secs(3), "took {took:?}");
     }
